@@ -1,0 +1,253 @@
+import {
+  InvalidValueError,
+  LengthLimitError,
+  NonMinimalLengthError,
+  TrailingBytesError,
+  TruncatedInputError,
+  UnexpectedKindError,
+  UnknownVersionError,
+} from './errors.js';
+
+/**
+ * The canonical binary codec. Every structure is written with these primitives only:
+ * - fixed-width integers, big-endian (`u8`, `u32`, `u64`);
+ * - lengths and counts as unsigned LEB128 in its minimal form (`varint`);
+ * - byte strings as `varint length || bytes`, UTF-8 strings the same way after strict validation;
+ * - optional values as a flag byte `0x00` (absent) or `0x01` (present) followed by the value.
+ * Each value has exactly one encoding, so decoders reject everything else: that is what makes hashes of encodings
+ * usable as identifiers. See docs/wire-format.md for the full layout of each structure.
+ */
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Grows a buffer while fields are appended, then hands out the exact bytes. */
+export class Writer {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = new Uint8Array(initialSize);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + extra) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(value: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = value;
+    return this;
+  }
+
+  u32(value: number): this {
+    this.ensure(4);
+    this.view.setUint32(this.pos, value);
+    this.pos += 4;
+    return this;
+  }
+
+  /** A non-negative safe integer as 8 bytes big-endian. */
+  u64(value: number): this {
+    this.ensure(8);
+    this.view.setUint32(this.pos, Math.floor(value / 0x1_0000_0000));
+    this.view.setUint32(this.pos + 4, value >>> 0);
+    this.pos += 8;
+    return this;
+  }
+
+  u64Big(value: bigint): this {
+    this.ensure(8);
+    this.view.setBigUint64(this.pos, value);
+    this.pos += 8;
+    return this;
+  }
+
+  varint(value: number): this {
+    this.ensure(8);
+    let v = value;
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  /** Bytes whose length is implied by the structure (hashes, keys, signatures). */
+  fixed(bytes: Uint8Array): this {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+    return this;
+  }
+
+  varBytes(bytes: Uint8Array): this {
+    this.varint(bytes.length);
+    return this.fixed(bytes);
+  }
+
+  string(value: string): this {
+    return this.varBytes(textEncoder.encode(value));
+  }
+
+  /** The bytes written so far, as a new array of exactly that length. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Reads fields from untrusted bytes. Every read checks bounds and limits before allocating, and every error names
+ * the field and the offset. Returned byte arrays are copies, never views into the input.
+ */
+export class Reader {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private pos: number;
+
+  constructor(bytes: Uint8Array, offset = 0) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = offset;
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.pos;
+  }
+
+  private need(field: string, n: number): void {
+    if (this.bytes.length - this.pos < n) {
+      throw new TruncatedInputError(field, this.pos, `needs ${n} bytes, ${this.bytes.length - this.pos} left`);
+    }
+  }
+
+  u8(field: string): number {
+    this.need(field, 1);
+    return this.bytes[this.pos++]!;
+  }
+
+  /** Reads a kind byte and a version byte and checks both. */
+  tag(field: string, kind: number, versions: readonly number[]): number {
+    const at = this.pos;
+    const k = this.u8(`${field}.kind`);
+    if (k !== kind) throw new UnexpectedKindError(`${field}.kind`, at, `expected 0x${hex2(kind)}, got 0x${hex2(k)}`);
+    const v = this.u8(`${field}.version`);
+    if (!versions.includes(v)) throw new UnknownVersionError(`${field}.version`, at + 1, `unknown version ${v}`);
+    return v;
+  }
+
+  /** A flag byte: 0 or 1, nothing else. */
+  flag(field: string): boolean {
+    const at = this.pos;
+    const v = this.u8(field);
+    if (v > 1) throw new InvalidValueError(field, at, `flag must be 0 or 1, got ${v}`);
+    return v === 1;
+  }
+
+  u32(field: string): number {
+    this.need(field, 4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** An 8-byte integer that must fit a JavaScript safe integer (and be at most `max`). */
+  u64(field: string, max = Number.MAX_SAFE_INTEGER): number {
+    const at = this.pos;
+    const v = this.u64Big(field);
+    if (v > MAX_SAFE || Number(v) > max) throw new LengthLimitError(field, at, `value ${v} above limit ${max}`);
+    return Number(v);
+  }
+
+  u64Big(field: string): bigint {
+    this.need(field, 8);
+    const v = this.view.getBigUint64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A minimal unsigned LEB128 integer no larger than `max`. */
+  varint(field: string, max: number): number {
+    const at = this.pos;
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      if (i >= 8) throw new LengthLimitError(field, at, 'varint longer than 8 bytes');
+      const b = this.u8(field);
+      value += (b & 0x7f) * scale;
+      if (value > max) throw new LengthLimitError(field, at, `value above limit ${max}`);
+      if ((b & 0x80) === 0) {
+        if (b === 0 && i > 0) throw new NonMinimalLengthError(field, at, 'varint has a redundant zero byte');
+        return value;
+      }
+      scale *= 0x80;
+    }
+  }
+
+  fixed(field: string, length: number): Uint8Array {
+    this.need(field, length);
+    const out = this.bytes.slice(this.pos, this.pos + length);
+    this.pos += length;
+    return out;
+  }
+
+  varBytes(field: string, max: number): Uint8Array {
+    const length = this.varint(`${field}.length`, max);
+    return this.fixed(field, length);
+  }
+
+  string(field: string, maxBytes: number): string {
+    const length = this.varint(`${field}.length`, maxBytes);
+    this.need(field, length);
+    const at = this.pos;
+    try {
+      const value = textDecoder.decode(this.bytes.subarray(this.pos, this.pos + length));
+      this.pos += length;
+      return value;
+    } catch {
+      throw new InvalidValueError(field, at, 'not valid UTF-8');
+    }
+  }
+
+  /** A count of items each at least `minItemBytes` long: checked against the bytes left before any array exists. */
+  count(field: string, max: number, minItemBytes: number): number {
+    const at = this.pos;
+    const n = this.varint(field, max);
+    if (n * minItemBytes > this.remaining) {
+      throw new TruncatedInputError(field, at, `${n} items need at least ${n * minItemBytes} bytes, ${this.remaining} left`);
+    }
+    return n;
+  }
+
+  /** Asserts that the input is fully consumed. */
+  end(field: string): void {
+    if (this.pos !== this.bytes.length) {
+      throw new TrailingBytesError(field, this.pos, `${this.bytes.length - this.pos} trailing bytes`);
+    }
+  }
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}
+
+/** Validates a value a Writer will write as u64; used by encoders on caller-supplied objects. */
+export function isU64Big(value: unknown): value is bigint {
+  return typeof value === 'bigint' && value >= 0n && value <= U64_MAX;
+}
