@@ -1,6 +1,6 @@
 import * as nodeCrypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { CryptoProvider, Ed25519Signer } from './provider.js';
+import { markStandardSha256, type CryptoProvider, type Ed25519Signer } from './provider.js';
 
 // DER prefixes of an ed25519 key in SPKI (public) and PKCS#8 (private) form; the raw 32 bytes follow.
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
@@ -63,3 +63,5 @@ export const nodeCryptoProvider: CryptoProvider = {
     }
   },
 };
+
+markStandardSha256(nodeCryptoProvider);

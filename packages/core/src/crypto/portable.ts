@@ -1,6 +1,6 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import type { CryptoProvider, Ed25519Signer } from './provider.js';
+import { markStandardSha256, type CryptoProvider, type Ed25519Signer } from './provider.js';
 
 const Point = ed25519.Point;
 const L = Point.Fn.ORDER;
@@ -48,3 +48,5 @@ export const portableCryptoProvider: CryptoProvider = {
   },
   ed25519Verify: verifyCofactorless,
 };
+
+markStandardSha256(portableCryptoProvider);

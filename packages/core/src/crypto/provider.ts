@@ -34,6 +34,21 @@ export interface CryptoProvider {
 
 let current: CryptoProvider | undefined;
 
+// Built-in providers whose `sha256` is plain SHA-256 computed in this process. For these, Merkle hashing may use the
+// specialised fixed-input SHA-256 (crypto/sha256-merkle.ts) instead: same results, a fraction of the cost. A provider
+// supplied from outside always has its own `sha256` called.
+const standardSha256 = new WeakSet<CryptoProvider>();
+
+/** Marks a built-in provider as computing plain SHA-256 (internal; not exported from the package). */
+export function markStandardSha256(provider: CryptoProvider): void {
+  standardSha256.add(provider);
+}
+
+/** True for a provider marked with `markStandardSha256` (internal). */
+export function hasStandardSha256(provider: CryptoProvider): boolean {
+  return standardSha256.has(provider);
+}
+
 /**
  * The provider used when a function is not given one. On Node (the package's `node` export condition) it is the
  * Node provider; elsewhere the portable one.

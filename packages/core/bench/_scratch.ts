@@ -1,0 +1,24 @@
+import * as nodeCrypto from 'node:crypto';
+import { NodeKey, createTransaction, verifyTransaction, merkleRoot, sha256, txSigningMessage } from '@safechain/core';
+const key = NodeKey.fromSeed(new Uint8Array(32).fill(7));
+const chainId = new Uint8Array(32).fill(1);
+const payload = new Uint8Array(1024).fill(3);
+const N = 5000;
+let t = performance.now();
+const txs = [];
+for (let i = 0; i < N; i++) txs.push(createTransaction({ chainId, payload, sequence: i, createdAt: 1 }, key));
+console.log('sign/s', N / ((performance.now() - t) / 1000));
+t = performance.now();
+for (const tx of txs) if (!verifyTransaction(tx).valid) throw new Error();
+console.log('verify/s', N / ((performance.now() - t) / 1000));
+const ko = nodeCrypto.createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), key.publicKey]), format: 'der', type: 'spki' });
+const msgs = txs.map((tx) => txSigningMessage(tx.header));
+t = performance.now();
+for (let i = 0; i < N; i++) if (!nodeCrypto.verify(null, msgs[i]!, ko, txs[i]!.signature)) throw new Error();
+console.log('raw/s', N / ((performance.now() - t) / 1000));
+const ids = Array.from({ length: 100000 }, (_, i) => sha256(new Uint8Array([i & 255, i >> 8, i >> 16])));
+for (let k = 0; k < 3; k++) { t = performance.now(); merkleRoot(ids); console.log('root ms', performance.now() - t); }
+t = performance.now();
+const b = new Uint8Array(65);
+for (let i = 0; i < 200000; i++) sha256(b);
+console.log('200k sha256 ms', performance.now() - t);
