@@ -11,6 +11,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@safechain\/core$/, replacement: `${root}packages/core/src/node.ts` },
+      { find: /^@safechain\/core\/portable$/, replacement: `${root}packages/core/src/index.ts` },
       { find: /^@safechain\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` },
       { find: /^@safechain\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/$2.ts` },
     ],

@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: ['src/index.ts', 'src/testing.ts'],
-  external: ['vitest'],
+  external: ['vitest', 'fast-check'],
   format: ['esm'],
   dts: true,
   sourcemap: true,

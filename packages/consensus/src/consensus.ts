@@ -37,7 +37,9 @@ export interface Consensus {
 
   /**
    * Consensus validity of `header` as a child of `ancestors[0]`: seal, timestamp rules, difficulty.
-   * `now` is the local clock in milliseconds. Must not throw on any decoded header.
+   * `now` is the local clock in milliseconds. Must not throw on any decoded header. `invalid` carries a stable
+   * `reason` code (`RejectReason` in `verdicts.ts`); `future` is only given to a header that is valid in every other
+   * respect (see `header-rules.ts`).
    */
   validateHeader(header: BlockHeader, ancestors: readonly BlockHeader[], now: number): HeaderVerdict;
 
@@ -45,16 +47,18 @@ export interface Consensus {
   work(header: BlockHeader): bigint;
 
   /**
-   * Fills the consensus fields (difficulty, extra data) of an unsealed header built on `ancestors[0]` by the
+   * Fills the consensus fields (difficulty, nonces, extra data) of an unsealed header built on `ancestors[0]` by the
    * producer `producer` (public key), or answers `null` when that producer may not propose at this height now
-   * (proposer rotation).
+   * (proposer rotation). The built-in engines also clear any seals and raise a timestamp below the median time past
+   * to it. Throws InvalidArgumentError when `header` is not a child of `ancestors[0]`.
    */
   prepareHeader(header: BlockHeader, ancestors: readonly BlockHeader[], producer: Uint8Array, now: number): BlockHeader | null;
 
   /**
    * Seals a prepared header: signs it (single, poa) or searches a nonce (pow). Resolves with the sealed header;
-   * rejects with an AbortError when `signal` aborts. For poa, one call adds this validator's signature; the header
-   * is valid once `threshold` validators have signed.
+   * rejects with an AbortError (the `AbortError` class of `errors.ts`, `name === 'AbortError'`) when `signal`
+   * aborts. For poa, one call adds this validator's signature; the header is valid once `threshold` validators
+   * have signed.
    */
   seal(header: BlockHeader, signer: Ed25519Signer, signal?: AbortSignal): Promise<BlockHeader>;
 

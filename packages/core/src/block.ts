@@ -1,4 +1,4 @@
-import { assertBytes, compareBytes, concatBytes, describe, equalBytes, toHex, utf8 } from './bytes.js';
+import { assertBytes, assertObject, compareBytes, concatBytes, describe, equalBytes, toHex, utf8 } from './bytes.js';
 import { isU64Big, Reader, Writer } from './codec.js';
 import { getCryptoProvider, type CryptoProvider, type Ed25519Signer } from './crypto/provider.js';
 import { verifySignature } from './crypto/signature.js';
@@ -68,7 +68,7 @@ function assertU53(value: unknown, name: string): void {
 
 /** Checks every field of a header a caller built. @throws InvalidArgumentError, NonCanonicalOrderError */
 export function assertBlockHeader(h: BlockHeader): void {
-  if (typeof h !== 'object' || h === null) throw new InvalidArgumentError(`header: expected object, got ${describe(h)}`);
+  assertObject(h, 'header');
   assertU53(h.height, 'header.height');
   assertU53(h.timestamp, 'header.timestamp');
   assertBytes(h.previousHash, 'header.previousHash', 32);
@@ -92,6 +92,7 @@ export function assertBlockHeader(h: BlockHeader): void {
     throw new InvalidArgumentError(`header.signatures: expected an array of at most ${MAX_BLOCK_SIGNATURES}`);
   }
   h.signatures.forEach((s, i) => {
+    assertObject(s, `header.signatures[${i}]`);
     assertBytes(s.publicKey, `header.signatures[${i}].publicKey`, 32);
     assertBytes(s.signature, `header.signatures[${i}].signature`, 64);
     if (i > 0 && compareBytes(h.signatures[i - 1]!.publicKey, s.publicKey) >= 0) {
@@ -182,19 +183,26 @@ export function blockSigningMessage(hash: Uint8Array): Uint8Array {
 
 /**
  * Returns `header` with `signer`'s seal added in canonical position (replacing an earlier seal by the same key).
- * The block hash does not change.
+ * The block hash does not change. @throws InvalidArgumentError when the header is malformed.
  */
 export function signBlockHeader(
   header: BlockHeader,
   signer: Ed25519Signer,
   provider: CryptoProvider = getCryptoProvider(),
 ): BlockHeader {
+  assertObject(signer, 'signer');
+  if (typeof signer.sign !== 'function') throw new InvalidArgumentError('signer: expected an object with a sign method');
   const signature = signer.sign(blockSigningMessage(blockHash(header, provider)));
   return withBlockSignature(header, { publicKey: signer.publicKey, signature });
 }
 
-/** Returns `header` with `seal` inserted in canonical order (replacing a seal by the same key). */
+/**
+ * Returns `header` with `seal` inserted in canonical order (replacing a seal by the same key). The seal is not verified.
+ * @throws InvalidArgumentError when the header or the seal is malformed.
+ */
 export function withBlockSignature(header: BlockHeader, seal: BlockSignature): BlockHeader {
+  assertBlockHeader(header);
+  assertObject(seal, 'seal');
   assertBytes(seal.publicKey, 'seal.publicKey', 32);
   assertBytes(seal.signature, 'seal.signature', 64);
   const others = header.signatures.filter((s) => !equalBytes(s.publicKey, seal.publicKey));
@@ -225,14 +233,18 @@ export function verifyBlockSignatures(
   return { valid: true };
 }
 
-/** Canonical bytes of a block: the header, then each transaction (full or stripped) in order. */
+/**
+ * Canonical bytes of a block: the header, then each transaction (full or stripped) in order.
+ * @throws InvalidArgumentError when the block is malformed or `data` does not hold `txCount` transactions.
+ */
 export function encodeBlock(block: Block): Uint8Array {
+  assertObject(block, 'block');
   assertBlockHeader(block.header);
   if (!Array.isArray(block.data) || block.data.length !== block.header.txCount) {
     throw new InvalidArgumentError(`block.data: header says ${block.header.txCount} transactions, got ${describe(block.data)}`);
   }
   let size = 256 + block.header.extraData.length + block.header.signatures.length * 96;
-  for (const tx of block.data) size += 256 + (tx.payload?.length ?? 0);
+  for (const tx of block.data) size += 256 + (tx?.payload instanceof Uint8Array ? tx.payload.length : 0);
   const w = new Writer(size);
   writeHeader(w, block.header);
   for (const tx of block.data) writeTransaction(w, tx);
@@ -253,8 +265,10 @@ export function decodeBlock(bytes: Uint8Array): Block {
   return { header, data };
 }
 
-/** The ids of a block's transactions, in order. */
+/** The ids of a block's transactions, in order. @throws InvalidArgumentError when the block is malformed. */
 export function blockTransactionIds(block: Block, provider: CryptoProvider = getCryptoProvider()): Uint8Array[] {
+  assertObject(block, 'block');
+  if (!Array.isArray(block.data)) throw new InvalidArgumentError(`block.data: expected array, got ${describe(block.data)}`);
   return block.data.map((tx) => transactionId(tx, provider));
 }
 
@@ -270,14 +284,19 @@ export interface BuildBlockInput {
 
 /**
  * Assembles an unsealed block on `parent`: height, previous hash, Merkle root and count are derived.
- * The consensus engine seals it afterwards.
+ * The consensus engine seals it afterwards. @throws InvalidArgumentError when an input is malformed.
  */
 export function buildBlock(input: BuildBlockInput, provider: CryptoProvider = getCryptoProvider()): Block {
+  assertObject(input, 'input');
+  if (!Array.isArray(input.transactions)) {
+    throw new InvalidArgumentError(`input.transactions: expected array, got ${describe(input.transactions)}`);
+  }
+  if (input.parent !== null) assertBlockHeader(input.parent);
   const ids = input.transactions.map((tx) => transactionId(tx, provider));
   const header: BlockHeader = {
     height: input.parent === null ? 0 : input.parent.height + 1,
     timestamp: input.timestamp,
-    previousHash: input.parent === null ? ZERO_HASH : blockHash(input.parent, provider),
+    previousHash: input.parent === null ? ZERO_HASH.slice() : blockHash(input.parent, provider),
     merkleRoot: merkleRoot(ids, provider),
     txCount: ids.length,
     difficulty: input.difficulty ?? 1n,
@@ -295,9 +314,12 @@ export type BlockBodyVerdict =
 
 /**
  * Cheap structural checks of a block body against its header: transaction count, no transaction twice, Merkle root.
- * Signatures of transactions are not checked here.
+ * Signatures of transactions are not checked here. @throws InvalidArgumentError when the block is malformed.
  */
 export function checkBlockBody(block: Block, provider: CryptoProvider = getCryptoProvider()): BlockBodyVerdict {
+  assertObject(block, 'block');
+  assertBlockHeader(block.header);
+  if (!Array.isArray(block.data)) throw new InvalidArgumentError(`block.data: expected array, got ${describe(block.data)}`);
   if (block.data.length !== block.header.txCount) {
     return { valid: false, reason: 'tx-count-mismatch', message: `header says ${block.header.txCount}, body has ${block.data.length}` };
   }

@@ -11,10 +11,25 @@ const HEX_TABLE: readonly string[] = Array.from({ length: 256 }, (_, i) => HEX_D
 /** Throws InvalidArgumentError unless `value` is a Uint8Array (of `length` bytes, when given). */
 export function assertBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    throw new InvalidArgumentError(`${name}: expected Uint8Array, got ${describe(value)}`);
+    throw new InvalidArgumentError(`${label(name)}: expected Uint8Array, got ${describe(value)}`);
   }
   if (length !== undefined && value.length !== length) {
-    throw new InvalidArgumentError(`${name}: expected ${length} bytes, got ${value.length}`);
+    throw new InvalidArgumentError(`${label(name)}: expected ${describeLength(length)} bytes, got ${value.length}`);
+  }
+}
+
+// Argument names and lengths come from this library's own code; these keep a message printable whatever they are.
+function label(name: unknown): string {
+  return typeof name === 'string' ? name : 'argument';
+}
+function describeLength(length: unknown): string {
+  return typeof length === 'number' ? String(length) : describe(length);
+}
+
+/** Throws InvalidArgumentError unless `value` is a non-null object (not an array). */
+export function assertObject<T>(value: T, name: string): asserts value is T & object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new InvalidArgumentError(`${label(name)}: expected object, got ${describe(value)}`);
   }
 }
 
@@ -26,8 +41,9 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
-/** Lower-case hex of `bytes`. */
+/** Lower-case hex of `bytes`. @throws InvalidArgumentError unless `bytes` is a Uint8Array. */
 export function toHex(bytes: Uint8Array): string {
+  assertBytes(bytes, 'bytes');
   let out = '';
   for (let i = 0; i < bytes.length; i++) out += HEX_TABLE[bytes[i]!]!;
   return out;
@@ -63,8 +79,9 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
-/** Standard base64 with padding (RFC 4648 §4). */
+/** Standard base64 with padding (RFC 4648 §4). @throws InvalidArgumentError unless `bytes` is a Uint8Array. */
 export function toBase64(bytes: Uint8Array): string {
+  assertBytes(bytes, 'bytes');
   let out = '';
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
@@ -111,10 +128,13 @@ export function fromBase64(text: string): Uint8Array {
   return out;
 }
 
-/** Concatenates byte arrays into a new one. */
+/** Concatenates byte arrays into a new one. @throws InvalidArgumentError when a part is not a Uint8Array. */
 export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
-  for (const p of parts) length += p.length;
+  for (let i = 0; i < parts.length; i++) {
+    assertBytes(parts[i], `parts[${i}]`);
+    length += parts[i]!.length;
+  }
   const out = new Uint8Array(length);
   let offset = 0;
   for (const p of parts) {
@@ -124,15 +144,22 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Byte-wise equality (not constant time: only for public values). */
+/** Byte-wise equality (not constant time: only for public values). @throws InvalidArgumentError on non-bytes. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  assertBytes(a, 'a');
+  assertBytes(b, 'b');
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-/** Lexicographic order of byte strings: negative, zero or positive like `Array.prototype.sort` expects. */
+/**
+ * Lexicographic order of byte strings: negative, zero or positive like `Array.prototype.sort` expects.
+ * @throws InvalidArgumentError on non-bytes.
+ */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  assertBytes(a, 'a');
+  assertBytes(b, 'b');
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const d = a[i]! - b[i]!;
@@ -141,8 +168,36 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/**
+ * Bytes `text` takes in UTF-8, counted without encoding it (a lone surrogate counts as the 3 bytes of U+FFFD, as
+ * `TextEncoder` writes it). Checking a length this way is several times cheaper than encoding a short string.
+ */
+export function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      n += 1;
+    } else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      // A surrogate pair: two UTF-16 units, four UTF-8 bytes.
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n += 2;
+        i++;
+      } else {
+        n += 2;
+      }
+    } else {
+      n += 2;
+    }
+  }
+  return n;
+}
+
 const encoder = new TextEncoder();
-/** UTF-8 bytes of `text`. */
+/** UTF-8 bytes of `text`. @throws InvalidArgumentError unless `text` is a string. */
 export function utf8(text: string): Uint8Array {
+  if (typeof text !== 'string') throw new InvalidArgumentError(`text: expected string, got ${describe(text)}`);
   return encoder.encode(text);
 }

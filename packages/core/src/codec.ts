@@ -96,6 +96,24 @@ export class Writer {
   }
 
   string(value: string): this {
+    // Short ASCII strings (content types, file names, trace codes) are written by this loop: calling the native
+    // encoder costs more than the copy. The length of such a string is one varint byte equal to its length.
+    const n = value.length;
+    if (n < 0x80) {
+      this.ensure(n + 1);
+      const start = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        this.buf[start + 1 + i] = c;
+      }
+      if (i === n) {
+        this.buf[start] = n;
+        this.pos = start + 1 + n;
+        return this;
+      }
+    }
     return this.varBytes(textEncoder.encode(value));
   }
 
@@ -216,6 +234,20 @@ export class Reader {
     const length = this.varint(`${field}.length`, maxBytes);
     this.need(field, length);
     const at = this.pos;
+    if (length <= 64) {
+      // Short ASCII, the common case, without a call into the native decoder.
+      let ascii = true;
+      for (let i = at; i < at + length; i++) {
+        if (this.bytes[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.pos += length;
+        return String.fromCharCode(...this.bytes.subarray(at, at + length));
+      }
+    }
     try {
       const value = textDecoder.decode(this.bytes.subarray(this.pos, this.pos + length));
       this.pos += length;

@@ -117,8 +117,10 @@ export class NodeKey implements Ed25519Signer {
     return new NodeKey(fromPem('PRIVATE KEY', pem, PKCS8_PREFIX), provider);
   }
 
-  /** 64-byte signature of `message`. */
+  /** 64-byte signature of `message`. @throws InvalidArgumentError unless `message` is a Uint8Array. */
   sign(message: Uint8Array): Uint8Array {
+    // Checked here so every provider refuses the same inputs (node:crypto would sign a string's UTF-8 bytes).
+    assertBytes(message, 'message');
     return this.#signer.sign(message);
   }
 

@@ -1,7 +1,7 @@
-import { describe, fromBase64, fromHex, toBase64, toHex } from './bytes.js';
+import { assertBytes, assertObject, describe, fromBase64, fromHex, toBase64, toHex } from './bytes.js';
 import { blockHash, decodeBlockHeader, encodeBlockHeader, verifyBlockSignatures, type BlockHeader } from './block.js';
 import { getCryptoProvider, type CryptoProvider } from './crypto/provider.js';
-import { NotAProofBundleError, UnsupportedProofVersionError } from './errors.js';
+import { InvalidArgumentError, NotAProofBundleError, UnsupportedProofVersionError } from './errors.js';
 import { MAX_MERKLE_PATH } from './limits.js';
 import { verifyInclusion } from './merkle.js';
 import {
@@ -49,7 +49,10 @@ export interface ProofBundle {
   readonly entanglement?: readonly never[];
 }
 
-/** Builds the bundle for `tx` at `index` in the block with `header`, given the Merkle path. */
+/**
+ * Builds the bundle for `tx` at `index` in the block with `header`, given the Merkle path. It does not verify them:
+ * pass the result to `verifyProof` to check it. @throws InvalidArgumentError when an input is malformed.
+ */
 export function createProofBundle(input: {
   readonly transaction: Transaction;
   readonly header: BlockHeader;
@@ -58,6 +61,12 @@ export function createProofBundle(input: {
   /** Leave the payload out (a proof of existence that does not reveal the record). */
   readonly withoutPayload?: boolean;
 }): ProofBundle {
+  assertObject(input, 'input');
+  if (!Number.isSafeInteger(input.index) || input.index < 0) {
+    throw new InvalidArgumentError(`input.index: expected a non-negative safe integer, got ${describe(input.index)}`);
+  }
+  if (!Array.isArray(input.path)) throw new InvalidArgumentError(`input.path: expected array, got ${describe(input.path)}`);
+  input.path.forEach((p, i) => assertBytes(p, `input.path[${i}]`, 32));
   const tx = input.transaction;
   const payload = input.withoutPayload === true || tx.payload === undefined ? undefined : toBase64(tx.payload);
   return {
@@ -71,6 +80,21 @@ export function createProofBundle(input: {
 }
 
 const TOP_KEYS = new Set(['format', 'version', 'chainId', 'transaction', 'block', 'inclusion', 'entanglement']);
+const TRANSACTION_KEYS = new Set(['signedHeader', 'payload']);
+const BLOCK_KEYS = new Set(['header']);
+const INCLUSION_KEYS = new Set(['index', 'path']);
+
+/** The first key of `value` not in `allowed`, if any. */
+function unknownKey(value: Record<string, unknown>, allowed: ReadonlySet<string>): string | undefined {
+  return Object.keys(value).find((key) => !allowed.has(key));
+}
+
+function assertHexList(value: unknown, name: string): asserts value is readonly string[] | undefined {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new InvalidArgumentError(`${name}: expected an array of hex strings, got ${describe(value)}`);
+  }
+}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -117,6 +141,8 @@ export type ProofFailure =
 
 export interface ValidProof {
   readonly valid: true;
+  /** The chain the origin signed the record for (its genesis hash). */
+  readonly chainId: string;
   readonly txId: string;
   readonly blockHash: string;
   readonly height: number;
@@ -158,8 +184,12 @@ function fail(reason: ProofFailure, message: string): InvalidProof {
  * Verifies a proof bundle offline, with this package alone: the transaction's signature and chain, the payload
  * against its signed hash, the Merkle path against the block header, the block's seals, and the trust options.
  * Never throws for a bad bundle: it answers invalid with the first failing check.
+ * @throws InvalidArgumentError only when `options` is malformed (the caller's mistake, not the bundle's).
  */
 export function verifyProof(input: unknown, options: VerifyProofOptions = {}): ProofVerdict {
+  assertObject(options, 'options');
+  assertHexList(options.trustedOrigins, 'options.trustedOrigins');
+  assertHexList(options.trustedBlocks, 'options.trustedBlocks');
   const provider = options.provider ?? getCryptoProvider();
   let bundle: ProofBundle;
   try {
@@ -168,14 +198,22 @@ export function verifyProof(input: unknown, options: VerifyProofOptions = {}): P
     return fail('malformed-bundle', error instanceof Error ? error.message : String(error));
   }
   const raw = bundle as unknown as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (!TOP_KEYS.has(key)) return fail('malformed-bundle', `unknown field "${key}"`);
-  }
+  const unknownTop = unknownKey(raw, TOP_KEYS);
+  if (unknownTop !== undefined) return fail('malformed-bundle', `unknown field "${unknownTop}"`);
   if (raw['entanglement'] !== undefined && (!Array.isArray(raw['entanglement']) || raw['entanglement'].length > 0)) {
     return fail('unsupported-evidence', 'entanglement evidence is not supported by proof version 1');
   }
   if (!isRecord(bundle.transaction) || !isRecord(bundle.block) || !isRecord(bundle.inclusion)) {
     return fail('malformed-bundle', '"transaction", "block" and "inclusion" must be objects');
+  }
+  // Unknown fields are refused at every level: a version 1 verifier must not appear to check evidence it ignores.
+  for (const [name, value, allowed] of [
+    ['transaction', bundle.transaction, TRANSACTION_KEYS],
+    ['block', bundle.block, BLOCK_KEYS],
+    ['inclusion', bundle.inclusion, INCLUSION_KEYS],
+  ] as const) {
+    const unknown = unknownKey(value as Record<string, unknown>, allowed);
+    if (unknown !== undefined) return fail('malformed-bundle', `unknown field "${name}.${unknown}"`);
   }
 
   let chainId: Uint8Array;
@@ -245,6 +283,7 @@ export function verifyProof(input: unknown, options: VerifyProofOptions = {}): P
 
   return {
     valid: true,
+    chainId: toHex(chainId),
     txId: toHex(id),
     blockHash: hash,
     height: header.height,

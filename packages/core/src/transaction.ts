@@ -1,4 +1,4 @@
-import { assertBytes, concatBytes, describe, equalBytes, utf8 } from './bytes.js';
+import { assertBytes, assertObject, describe, equalBytes, utf8, utf8Length } from './bytes.js';
 import { Reader, Writer } from './codec.js';
 import { getCryptoProvider, type CryptoProvider, type Ed25519Signer } from './crypto/provider.js';
 import { verifySignature } from './crypto/signature.js';
@@ -82,15 +82,13 @@ function assertU53(value: unknown, name: string): asserts value is number {
 function assertText(value: unknown, name: string, maxBytes: number): asserts value is string {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${name}: expected string, got ${describe(value)}`);
   if (!value.isWellFormed()) throw new InvalidArgumentError(`${name}: contains a lone surrogate (not encodable as UTF-8)`);
-  const n = utf8(value).length;
+  const n = utf8Length(value);
   if (n > maxBytes) throw new InvalidArgumentError(`${name}: expected at most ${maxBytes} UTF-8 bytes, got ${n}`);
 }
 
 /** Checks every field of a header a caller built. @throws InvalidArgumentError naming the field. */
 export function assertTxHeader(header: TxHeader): void {
-  if (typeof header !== 'object' || header === null) {
-    throw new InvalidArgumentError(`header: expected object, got ${describe(header)}`);
-  }
+  assertObject(header, 'header');
   assertBytes(header.chainId, 'header.chainId', 32);
   assertBytes(header.origin, 'header.origin', 32);
   assertU53(header.sequence, 'header.sequence');
@@ -157,14 +155,27 @@ export function decodeTxHeader(bytes: Uint8Array): TxHeader {
 
 /** The exact bytes an origin signs for `header`. */
 export function txSigningMessage(header: TxHeader): Uint8Array {
-  return concatBytes(TX_SIGNATURE_DOMAIN, encodeTxHeader(header));
+  assertTxHeader(header);
+  return signingMessageOf(header);
 }
 
-/** Canonical bytes of the signed header: header followed by the 64-byte signature. Its SHA-256 is the id. */
+/** `txSigningMessage` for a header already checked with `assertTxHeader`. */
+function signingMessageOf(header: TxHeader): Uint8Array {
+  const w = new Writer(TX_SIGNATURE_DOMAIN.length + 160 + header.contentType.length);
+  w.fixed(TX_SIGNATURE_DOMAIN);
+  writeTxHeader(w, header);
+  return w.finish();
+}
+
+/**
+ * Canonical bytes of the signed header: header followed by the 64-byte signature. Its SHA-256 is the id.
+ * @throws InvalidArgumentError when `tx` is not a well-formed transaction.
+ */
 export function encodeSignedTxHeader(tx: Transaction): Uint8Array {
+  assertObject(tx, 'transaction');
   assertBytes(tx.signature, 'signature', 64);
-  const w = new Writer(224 + tx.header.contentType.length);
   assertTxHeader(tx.header);
+  const w = new Writer(224 + tx.header.contentType.length);
   writeTxHeader(w, tx.header);
   w.fixed(tx.signature);
   return w.finish();
@@ -182,6 +193,7 @@ export function decodeSignedTxHeader(bytes: Uint8Array): Transaction {
 
 /**
  * The transaction id: SHA-256 of the canonical signed header. The same for the full and the stripped form.
+ * @throws InvalidArgumentError when `tx` is not a well-formed transaction.
  */
 export function transactionId(tx: Transaction, provider: CryptoProvider = getCryptoProvider()): Uint8Array {
   return provider.sha256(encodeSignedTxHeader(tx));
@@ -189,13 +201,16 @@ export function transactionId(tx: Transaction, provider: CryptoProvider = getCry
 
 /**
  * Builds the header for `input`, signs it with `signer` and returns the full transaction.
- * @throws InvalidArgumentError when a field is out of range.
+ * @throws InvalidArgumentError when a field is missing, of the wrong type or out of range.
  */
 export function createTransaction(
   input: TransactionInput,
   signer: Ed25519Signer,
   provider: CryptoProvider = getCryptoProvider(),
 ): Transaction {
+  assertObject(input, 'input');
+  assertObject(signer, 'signer');
+  if (typeof signer.sign !== 'function') throw new InvalidArgumentError('signer: expected an object with a sign method');
   assertBytes(input.payload, 'payload');
   if (input.payload.length > MAX_PAYLOAD_BYTES) {
     throw new InvalidArgumentError(`payload: expected at most ${MAX_PAYLOAD_BYTES} bytes, got ${input.payload.length}`);
@@ -210,29 +225,35 @@ export function createTransaction(
     payloadHash: provider.sha256(input.payload),
     payloadSize: input.payload.length,
   };
-  const header: TxHeader = input.source === undefined ? base : { ...base, source: input.source };
-  const signature = signer.sign(txSigningMessage(header));
-  return { header, signature, payload: input.payload.slice() };
+  const checked: TxHeader = input.source === undefined ? base : { ...base, source: input.source };
+  const message = txSigningMessage(checked);
+  // The transaction keeps its own copies: a caller reusing its arrays cannot change a signed header afterwards.
+  const header: TxHeader = { ...checked, chainId: checked.chainId.slice(), traceCodes: [...checked.traceCodes] };
+  return { header, signature: signer.sign(message), payload: input.payload.slice() };
 }
 
-/** Canonical bytes of a transaction: signed header, a flag, and the payload when present. */
+/**
+ * Canonical bytes of a transaction: signed header, a flag, and the payload when present.
+ * @throws InvalidArgumentError when `tx` is not a well-formed transaction.
+ */
 export function encodeTransaction(tx: Transaction): Uint8Array {
-  const payload = tx.payload;
-  if (payload !== undefined) {
-    assertBytes(payload, 'payload');
-    if (payload.length !== tx.header.payloadSize) {
-      throw new InvalidArgumentError(`payload: header says ${tx.header.payloadSize} bytes, got ${payload.length}`);
-    }
-  }
-  const w = new Writer(240 + tx.header.contentType.length + (payload?.length ?? 0));
+  assertObject(tx, 'transaction');
+  // A size estimate only: writeTransaction checks every field before writing it.
+  const w = new Writer(256 + (tx.payload instanceof Uint8Array ? tx.payload.length : 0));
   writeTransaction(w, tx);
   return w.finish();
 }
 
-/** Appends one transaction to `w` (used by block encoding). The caller has validated it. */
+/**
+ * Appends one transaction to `w` (used by block encoding), after checking every field.
+ * @throws InvalidArgumentError when `tx` is not a well-formed transaction or its payload length differs from the header.
+ */
 export function writeTransaction(w: Writer, tx: Transaction): void {
+  if (!(w instanceof Writer)) throw new InvalidArgumentError(`w: expected Writer, got ${describe(w)}`);
+  assertObject(tx, 'transaction');
   assertTxHeader(tx.header);
   assertBytes(tx.signature, 'signature', 64);
+  if (tx.payload !== undefined) assertBytes(tx.payload, 'payload');
   writeTxHeader(w, tx.header);
   w.fixed(tx.signature);
   if (tx.payload === undefined) {
@@ -245,8 +266,9 @@ export function writeTransaction(w: Writer, tx: Transaction): void {
   }
 }
 
-/** Reads one transaction from `r` (used by block decoding). */
+/** Reads one transaction from `r` (used by block decoding). @throws a DecodeError subclass, InvalidArgumentError */
 export function readTransaction(r: Reader): Transaction {
+  if (!(r instanceof Reader)) throw new InvalidArgumentError(`r: expected Reader, got ${describe(r)}`);
   const header = readTxHeader(r);
   const signature = r.fixed('signature', 64);
   if (!r.flag('payload.present')) return { header, signature };
@@ -263,25 +285,29 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   return tx;
 }
 
-/** The stripped form: same header, same signature, same id, no payload. */
+/** The stripped form: same header, same signature, same id, no payload. @throws InvalidArgumentError */
 export function stripTransaction(tx: Transaction): Transaction {
+  assertObject(tx, 'transaction');
   return { header: tx.header, signature: tx.signature };
 }
 
-/** True when the transaction carries no payload. */
+/** True when the transaction carries no payload. @throws InvalidArgumentError */
 export function isStripped(tx: Transaction): boolean {
+  assertObject(tx, 'transaction');
   return tx.payload === undefined;
 }
 
 /**
  * Restores the payload of a stripped transaction (fetched from an archive, say), after checking it against the
- * signed header. @throws PayloadMismatchError when length or hash differ.
+ * signed header. @throws PayloadMismatchError when length or hash differ; InvalidArgumentError on wrong types.
  */
 export function attachPayload(
   tx: Transaction,
   payload: Uint8Array,
   provider: CryptoProvider = getCryptoProvider(),
 ): Transaction {
+  assertObject(tx, 'transaction');
+  assertTxHeader(tx.header);
   assertBytes(payload, 'payload');
   if (payload.length !== tx.header.payloadSize) {
     throw new PayloadMismatchError(`payload is ${payload.length} bytes, the signed header says ${tx.header.payloadSize}`);
@@ -306,8 +332,14 @@ export interface VerifyTransactionOptions {
 /**
  * Verifies the origin's signature, the payload (when present) against the signed header, and optionally the chain.
  * Never throws for an invalid transaction; it answers why.
+ * @throws InvalidArgumentError only when `tx` is not a well-formed transaction object (a decoded one always is).
  */
 export function verifyTransaction(tx: Transaction, options: VerifyTransactionOptions = {}): TxVerdict {
+  assertObject(tx, 'transaction');
+  assertTxHeader(tx.header);
+  assertObject(options, 'options');
+  if (options.chainId !== undefined) assertBytes(options.chainId, 'options.chainId');
+  if (tx.payload !== undefined) assertBytes(tx.payload, 'transaction.payload');
   const provider = options.provider ?? getCryptoProvider();
   if (options.chainId !== undefined && !equalBytes(options.chainId, tx.header.chainId)) {
     return { valid: false, reason: 'chain-mismatch', message: 'transaction belongs to another chain' };
@@ -317,7 +349,7 @@ export function verifyTransaction(tx: Transaction, options: VerifyTransactionOpt
       return { valid: false, reason: 'payload-mismatch', message: 'payload does not match the signed payload hash' };
     }
   }
-  if (!verifySignature(tx.header.origin, txSigningMessage(tx.header), tx.signature, provider)) {
+  if (!verifySignature(tx.header.origin, signingMessageOf(tx.header), tx.signature, provider)) {
     return { valid: false, reason: 'bad-signature', message: 'origin signature does not verify' };
   }
   return { valid: true };

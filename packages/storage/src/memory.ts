@@ -1,5 +1,6 @@
 import { compareBytes, toHex, type Block } from '@safechain/core';
-import { StoreClosedError, StoreConsistencyError } from './errors.js';
+import { planCommit } from './commit.js';
+import { StoreClosedError } from './errors.js';
 import type {
   BlockWrite,
   CanonicalTip,
@@ -31,22 +32,14 @@ export class MemoryStore implements ChainStore {
 
   async commit(commit: Commit): Promise<void> {
     this.#check();
-    const incoming = new Map<string, BlockWrite>();
-    for (const b of commit.blocks ?? []) incoming.set(toHex(b.hash), b);
-    if (commit.canonical !== undefined) {
-      const { fromHeight, hashes } = commit.canonical;
-      if (fromHeight > this.#canonical.length) {
-        throw new StoreConsistencyError(`canonical update from height ${fromHeight} leaves a gap above ${this.#canonical.length - 1}`);
-      }
-      for (const h of hashes) {
-        const key = toHex(h);
-        if (!incoming.has(key) && !this.#blocks.has(key)) throw new StoreConsistencyError(`canonical block ${key} is not stored`);
-      }
-    }
-    // Checked: apply.
-    for (const [key, b] of incoming) if (!this.#blocks.has(key)) this.#blocks.set(key, b);
-    if (commit.canonical !== undefined) {
-      const { fromHeight, hashes } = commit.canonical;
+    const plan = planCommit(commit, {
+      canonicalLength: this.#canonical.length,
+      storedHeight: (hash) => this.#blocks.get(toHex(hash))?.block.header.height,
+    });
+    // Checked: apply. Nothing below can fail, so the commit is all or nothing.
+    for (const b of plan.blocks) this.#blocks.set(toHex(b.hash), b);
+    if (plan.canonical !== undefined) {
+      const { fromHeight, hashes } = plan.canonical;
       for (let h = fromHeight; h < this.#canonical.length; h++) this.#unindex(this.#canonical[h]!);
       this.#canonical.length = fromHeight;
       for (const hash of hashes) {
@@ -54,9 +47,9 @@ export class MemoryStore implements ChainStore {
         this.#index(hash);
       }
     }
-    for (const p of commit.pendingAdd ?? []) this.#pending.set(toHex(p.id), p);
-    for (const id of commit.pendingRemove ?? []) this.#pending.delete(toHex(id));
-    for (const [k, v] of commit.meta ?? []) this.#meta.set(k, v.slice());
+    for (const p of plan.pendingAdd) this.#pending.set(toHex(p.id), p);
+    for (const id of plan.pendingRemove) this.#pending.delete(toHex(id));
+    for (const [k, v] of plan.meta) this.#meta.set(k, v);
   }
 
   #index(hash: Uint8Array): void {

@@ -12,9 +12,12 @@
  * All checks are on public data and cost a few byte comparisons.
  */
 
-// The y-coordinates (little-endian, sign bit cleared) of the eight points of order dividing 8:
-// y = 0 (two points of order 4), y = 1 (identity), y = p - 1 (order 2), and two y values of the four order-8 points.
-const SMALL_ORDER_Y: readonly Uint8Array[] = [
+/**
+ * The y-coordinates (little-endian, sign bit cleared) of the eight points of order dividing 8: y = 0 (two points of
+ * order 4), y = 1 (identity), y = p - 1 (order 2), and the two y values of the four order-8 points. Exported for the
+ * test that recomputes them; not part of the package's entry points.
+ */
+export const SMALL_ORDER_Y: readonly Uint8Array[] = [
   '0000000000000000000000000000000000000000000000000000000000000000',
   '0100000000000000000000000000000000000000000000000000000000000000',
   'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
@@ -57,6 +60,7 @@ function isCanonicalScalar(bytes: Uint8Array, offset: number): boolean {
 
 /** Applies rules 1 to 4 above. A false here is the final verdict; a true means "ask the provider". */
 export function passesEd25519Rules(publicKey: Uint8Array, signature: Uint8Array): boolean {
+  if (!(publicKey instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   if (!isCanonicalY(publicKey, 0) || isSmallOrderY(publicKey, 0)) return false;
   if (!isCanonicalY(signature, 0) || isSmallOrderY(signature, 0)) return false;
@@ -65,5 +69,5 @@ export function passesEd25519Rules(publicKey: Uint8Array, signature: Uint8Array)
 
 /** True for a 32-byte public key that rules 2 and 3 accept: keys failing this can never verify anything. */
 export function isAcceptablePublicKey(publicKey: Uint8Array): boolean {
-  return publicKey.length === 32 && isCanonicalY(publicKey, 0) && !isSmallOrderY(publicKey, 0);
+  return publicKey instanceof Uint8Array && publicKey.length === 32 && isCanonicalY(publicKey, 0) && !isSmallOrderY(publicKey, 0);
 }

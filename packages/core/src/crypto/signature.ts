@@ -1,3 +1,4 @@
+import { assertBytes } from '../bytes.js';
 import { passesEd25519Rules } from './ed25519-rules.js';
 import { getCryptoProvider, type CryptoProvider } from './provider.js';
 
@@ -18,7 +19,9 @@ export function verifySignature(
   return passesEd25519Rules(publicKey, signature) && provider.ed25519Verify(publicKey, message, signature);
 }
 
-/** SHA-256 through the default provider (or the one given). */
+/** SHA-256 through the default provider (or the one given). @throws InvalidArgumentError unless `data` is bytes. */
 export function sha256(data: Uint8Array, provider: CryptoProvider = getCryptoProvider()): Uint8Array {
+  // Checked here: node:crypto would hash a string's UTF-8 bytes where noble refuses it.
+  assertBytes(data, 'data');
   return provider.sha256(data);
 }

@@ -1,0 +1,445 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import {
+  blockHash,
+  fromHex,
+  getCryptoProvider,
+  InvalidArgumentError,
+  MAX_CONTENT_TYPE_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_SOURCE_BYTES,
+  MAX_TRACE_CODE_BYTES,
+  MAX_TRACE_CODES,
+  SafechainError,
+  toBase64,
+  toHex,
+  utf8,
+  type Block,
+  type NodeKey,
+  type ProofBundle,
+  type Transaction,
+} from '@safechain/core';
+import { chainSpecOf, createConsensus, type ChainSpec, type Consensus } from '@safechain/consensus';
+import { BlockProducer, BlockTree, Mempool } from '@safechain/chain';
+import { createRetentionFilter, type ChainStore, type RetentionFilter } from '@safechain/storage';
+import { openStore } from './stores.js';
+import type { FastifyInstance } from 'fastify';
+import type { NodeConfig } from './config.js';
+import { loadGenesis, loadNodeKey, resolveIn } from './data-dir.js';
+import { createApiServer } from './api/server.js';
+import type { BlockView, NodeService, NodeStatusView, RecordInput, TransactionPage, TransactionQuery, TxView } from './api/service.js';
+import { FileIngest, type IngestRecord, type IngestSink } from './ingest/index.js';
+import { ProcessingPool, type RecordDraft } from './processing/index.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { SequenceLease } from './sequence.js';
+import { cachedVerifier, KnownValidTransactions } from './verifier.js';
+
+/** A record handed to the node is outside core's limits; the message names the field. */
+export class RecordRejectedError extends SafechainError {
+  override readonly name = 'RecordRejectedError' as const;
+}
+
+/** The node is starting or stopping and cannot take this request. */
+export class NodeNotReadyError extends SafechainError {
+  override readonly name = 'NodeNotReadyError' as const;
+}
+
+export interface NodeStartOptions {
+  readonly dataDir: string;
+  readonly config: NodeConfig;
+  readonly logger?: Logger;
+}
+
+/** Where the node listens, known once it started (ports may be 0 in the configuration). */
+export interface NodeAddresses {
+  readonly api: string | null;
+}
+
+const textLength = (s: string): number => utf8(s).length;
+
+function checkRecord(r: RecordInput, i: number): void {
+  const at = `record ${i}`;
+  if (r.payload.length > MAX_PAYLOAD_BYTES) throw new RecordRejectedError(`${at}: payload over ${MAX_PAYLOAD_BYTES} bytes`);
+  if (r.contentType !== undefined && textLength(r.contentType) > MAX_CONTENT_TYPE_BYTES) {
+    throw new RecordRejectedError(`${at}: content type over ${MAX_CONTENT_TYPE_BYTES} bytes`);
+  }
+  if (r.source !== undefined && textLength(r.source) > MAX_SOURCE_BYTES) throw new RecordRejectedError(`${at}: source over ${MAX_SOURCE_BYTES} bytes`);
+  const codes = r.traceCodes ?? [];
+  if (codes.length > MAX_TRACE_CODES) throw new RecordRejectedError(`${at}: more than ${MAX_TRACE_CODES} trace codes`);
+  for (const c of codes) {
+    if (textLength(c) > MAX_TRACE_CODE_BYTES) throw new RecordRejectedError(`${at}: a trace code over ${MAX_TRACE_CODE_BYTES} bytes`);
+  }
+  for (const s of [r.contentType, r.source, ...codes]) {
+    if (s !== undefined && !s.isWellFormed()) throw new RecordRejectedError(`${at}: text with a lone surrogate`);
+  }
+}
+
+/**
+ * A safechain node: the modules its configuration enables, assembled and started in order and stopped in reverse.
+ * Table I of the paper: every type runs the chain and the API; `full` and `producer` produce blocks; `full` and
+ * `archive` keep all transaction data; `thin` and `producer` keep headers, their own transactions and what the
+ * retention filter selects, the rest stripped.
+ */
+export class SafechainNode implements NodeService {
+  readonly type: NodeConfig['type'];
+  readonly key: NodeKey;
+  readonly genesis: Block;
+  readonly chainId: Uint8Array;
+  readonly spec: ChainSpec;
+  readonly config: NodeConfig;
+  readonly dataDir: string;
+  readonly log: Logger;
+  readonly metricsRegistry = new Metrics();
+  readonly store: ChainStore;
+  readonly consensus: Consensus;
+  readonly tree: BlockTree;
+  readonly mempool: Mempool;
+  readonly pool: ProcessingPool;
+  readonly producer: BlockProducer | null;
+  readonly ingest: FileIngest | null;
+  readonly retention: RetentionFilter;
+  readonly #known: KnownValidTransactions;
+  readonly #sequence: SequenceLease;
+  readonly #started = Date.now();
+  #api: FastifyInstance | null = null;
+  #apiUrl: string | null = null;
+  #futureTimer: ReturnType<typeof setInterval> | undefined;
+  #ready = false;
+  #stopping: Promise<void> | undefined;
+  #ingestCounts = { files: 0, rejected: 0 };
+  #lastBlockAt = 0;
+
+  private constructor(parts: {
+    options: NodeStartOptions;
+    key: NodeKey;
+    genesis: Block;
+    spec: ChainSpec;
+    consensus: Consensus;
+    store: ChainStore;
+    tree: BlockTree;
+    mempool: Mempool;
+    pool: ProcessingPool;
+    retention: RetentionFilter;
+    known: KnownValidTransactions;
+    sequence: SequenceLease;
+    log: Logger;
+  }) {
+    this.config = parts.options.config;
+    this.dataDir = parts.options.dataDir;
+    this.type = this.config.type;
+    this.key = parts.key;
+    this.genesis = parts.genesis;
+    this.chainId = blockHash(parts.genesis.header);
+    this.spec = parts.spec;
+    this.consensus = parts.consensus;
+    this.store = parts.store;
+    this.tree = parts.tree;
+    this.mempool = parts.mempool;
+    this.pool = parts.pool;
+    this.retention = parts.retention;
+    this.#known = parts.known;
+    this.#sequence = parts.sequence;
+    this.log = parts.log;
+    const produces = this.type === 'full' || this.type === 'producer';
+    this.producer = produces
+      ? new BlockProducer({
+          tree: this.tree,
+          mempool: this.mempool,
+          consensus: this.consensus,
+          key: this.key,
+          blockIntervalMs: this.config.producer.blockIntervalMs,
+          maxBlockBytes: this.config.producer.maxBlockBytes,
+          maxBlockTransactions: this.config.producer.maxBlockTransactions,
+          emptyBlocks: this.config.producer.emptyBlocks,
+        })
+      : null;
+    this.ingest = this.config.ingest.enabled ? this.#createIngest() : null;
+  }
+
+  /**
+   * Opens the data folder's store and starts every enabled module. On failure, what was started is stopped again.
+   * @throws DataDirError, ConfigError, InvalidGenesisFileError, GenesisMismatchError, store errors
+   */
+  static async start(options: NodeStartOptions): Promise<SafechainNode> {
+    const log = options.logger ?? createLogger(options.config.log.level);
+    const config = options.config;
+    const key = await loadNodeKey(options.dataDir);
+    const genesis = await loadGenesis(options.dataDir);
+    const spec = chainSpecOf(genesis.header);
+    const consensus = createConsensus(spec);
+    const store = await openStore(config, options.dataDir);
+    let pool: ProcessingPool | undefined;
+    try {
+      const archive = config.type === 'full' || config.type === 'archive';
+      const retention = createRetentionFilter(
+        archive
+          ? { mode: 'archive' }
+          : { mode: 'filter', origins: config.retention.origins, contentTypes: config.retention.contentTypes, traceCodes: config.retention.traceCodes },
+        key.id,
+      );
+      pool = await ProcessingPool.start({
+        size: config.processing.workers > 0 ? config.processing.workers : availableParallelism(),
+        seed: fromHex(key.seedHex()),
+      });
+      const started = pool;
+      const known = new KnownValidTransactions();
+      const provider = getCryptoProvider();
+      const tree = await BlockTree.open({
+        store,
+        consensus,
+        genesis,
+        retention,
+        verifyTransactions: cachedVerifier(known, (txs) => started.verifyTransactions(txs), provider),
+      });
+      // Local records are signed here and peers' transactions are verified before they are added: the mempool need
+      // not verify again.
+      const mempool = await Mempool.open({ store, maxCount: config.mempool.maxCount, maxBytes: config.mempool.maxBytes, chain: tree, verifyTransactions: false });
+      const sequence = await SequenceLease.open(store);
+      const node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, sequence, log });
+      await node.#startModules();
+      return node;
+    } catch (error) {
+      await pool?.stop().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #startModules(): Promise<void> {
+    this.#wireMetrics();
+    this.#futureTimer = setInterval(() => {
+      const at = this.tree.nextFutureRetryAt();
+      if (at !== undefined && at <= Date.now()) void this.tree.retryFuture().catch((error: unknown) => this.log.error('retrying future blocks failed', { error }));
+    }, 500);
+    this.#futureTimer.unref();
+    if (this.config.api.enabled) {
+      this.#api = await createApiServer(this, this.config.api);
+      const address = await this.#api.listen({ host: this.config.api.host, port: this.config.api.port });
+      this.#apiUrl = address;
+    }
+    this.#ready = true;
+    this.producer?.start();
+    if (this.ingest !== null) await this.ingest.start();
+  }
+
+  #wireMetrics(): void {
+    const m = this.metricsRegistry;
+    m.gauge('safechain_chain_height', 'Height of the canonical tip', () => this.tree.tip.height);
+    m.gauge('safechain_mempool_transactions', 'Transactions waiting for a block', () => this.mempool.size);
+    m.gauge('safechain_mempool_bytes', 'Encoded bytes waiting for a block', () => this.mempool.bytes);
+    m.gauge('safechain_store_bytes', 'Bytes the store occupies on disk', () => this.store.sizeBytes());
+    m.gauge('safechain_orphan_blocks', 'Blocks held until their parent arrives', () => this.tree.orphanCount);
+    m.gauge('safechain_uptime_seconds', 'Seconds since the node started', () => Math.round((Date.now() - this.#started) / 1000));
+    this.tree.on('tip:changed', (e) => {
+      m.inc('safechain_blocks_committed_total', 'Blocks that joined the canonical chain');
+      m.inc('safechain_transactions_committed_total', 'Transactions that joined the canonical chain', e.included.length);
+      const now = Date.now();
+      if (this.#lastBlockAt > 0) m.set('safechain_block_interval_seconds', 'Time between the last two canonical blocks', (now - this.#lastBlockAt) / 1000);
+      this.#lastBlockAt = now;
+    });
+    this.tree.on('reorg', () => m.inc('safechain_reorgs_total', 'Reorganisations of the canonical chain'));
+    this.tree.on('block:rejected', (e) => {
+      m.inc('safechain_blocks_rejected_total', 'Blocks refused, by reason', 1, { reason: e.reason });
+      this.log.warn('block rejected', { reason: e.reason, message: e.message });
+    });
+    this.tree.on('equivocation', (e) => this.log.error('validator signed two blocks at one height', { validator: e.validator, height: e.height }));
+    this.producer?.on('block:produced', ({ block }) => this.log.debug('block produced', { height: block.header.height, transactions: block.data.length }));
+    this.producer?.on('production:failed', ({ error }) => this.log.warn('block production failed', { error }));
+  }
+
+  #createIngest(): FileIngest {
+    const c = this.config.ingest;
+    const mode =
+      c.mode === 'file' ? { kind: 'file' as const } : { kind: c.mode, recordsPerTransaction: c.recordsPerTransaction };
+    const sink: IngestSink = {
+      sign: async (records: readonly IngestRecord[]) => this.#sign(records.map((r) => ({ ...r }))),
+      commit: async (txs: readonly Transaction[]) => {
+        await this.#commit(txs);
+      },
+    };
+    const ingest = new FileIngest({
+      inbox: resolveIn(this.dataDir, c.inbox),
+      processedDir: resolveIn(this.dataDir, c.processed),
+      rejectedDir: resolveIn(this.dataDir, c.rejected),
+      journalDir: join(this.dataDir, '.ingest-journal'),
+      afterIngest: c.deleteProcessed ? 'delete' : 'move',
+      criteria: { extensions: c.extensions, maxFileBytes: c.maxFileBytes },
+      mode,
+      rules: {
+        contentTypeByExtension: c.contentTypes,
+        ...(c.traceCodePattern !== null ? { traceCodeRules: [new RegExp(c.traceCodePattern)] } : {}),
+      },
+      logger: this.log.child({ module: 'ingest' }),
+    }, sink);
+    ingest.on('file:ingested', (e) => {
+      this.#ingestCounts.files++;
+      this.metricsRegistry.inc('safechain_ingest_files_total', 'Files ingested');
+      this.log.info('file ingested', { file: e.name, transactions: e.transactions.length });
+    });
+    ingest.on('file:rejected', (e) => {
+      this.#ingestCounts.rejected++;
+      this.metricsRegistry.inc('safechain_ingest_files_rejected_total', 'Files refused');
+      this.log.warn('file rejected', { file: e.name, reason: e.reason });
+    });
+    ingest.on('ingest:progress', (p) => {
+      if (p.phase === 'rescan' || p.queued > 1000) this.log.info('ingest progress', { ...p });
+    });
+    return ingest;
+  }
+
+  /** Assigns sequence numbers and signs on the worker pool. */
+  async #sign(records: readonly RecordInput[]): Promise<Transaction[]> {
+    records.forEach(checkRecord);
+    const first = await this.#sequence.take(records.length);
+    const now = Date.now();
+    const drafts: RecordDraft[] = records.map((r, i) => ({
+      chainId: this.chainId,
+      payload: r.payload,
+      sequence: first + i,
+      createdAt: now,
+      contentType: r.contentType ?? 'application/octet-stream',
+      traceCodes: r.traceCodes ?? [],
+      ...(r.source !== undefined ? { source: r.source } : {}),
+    }));
+    return this.pool.signRecords(drafts);
+  }
+
+  /** Makes signed transactions durable in the mempool. @throws MempoolFullError, store errors */
+  async #commit(txs: readonly Transaction[]): Promise<readonly Uint8Array[]> {
+    const report = await this.mempool.add(txs);
+    const ids: Uint8Array[] = [];
+    for (const o of report.outcomes) {
+      if (o.status === 'invalid') throw new RecordRejectedError(`a transaction was refused by the mempool: ${o.message}`);
+      ids.push(o.id);
+    }
+    this.#known.remember(ids);
+    this.metricsRegistry.inc('safechain_ingest_transactions_total', 'Transactions ingested (durable)', report.added);
+    return ids;
+  }
+
+  // ---- NodeService ----
+
+  ready(): boolean {
+    return this.#ready;
+  }
+
+  async submit(records: readonly RecordInput[]): Promise<readonly string[]> {
+    if (!this.#ready) throw new NodeNotReadyError('the node is not running');
+    const ids = await this.#commit(await this.#sign(records));
+    return ids.map(toHex);
+  }
+
+  async transaction(idHex: string, withPayload: boolean): Promise<TxView | undefined> {
+    const id = fromHex(idHex, 32);
+    const stored = await this.tree.getTransaction(id);
+    if (stored !== undefined) {
+      return txView(idHex, stored.transaction, withPayload, { blockHash: toHex(stored.blockHash), height: stored.height, index: stored.index });
+    }
+    const pending = this.mempool.get(id);
+    return pending === undefined ? undefined : txView(idHex, pending, withPayload, null);
+  }
+
+  async blockByHash(hashHex: string): Promise<BlockView | undefined> {
+    const hash = fromHex(hashHex, 32);
+    const info = await this.tree.getBlockInfo(hash);
+    if (info === undefined) return undefined;
+    const ids = (await this.store.getLeaves(hash)) ?? [];
+    const h = info.header;
+    return {
+      hash: hashHex,
+      height: h.height,
+      timestamp: h.timestamp,
+      previousHash: toHex(h.previousHash),
+      merkleRoot: toHex(h.merkleRoot),
+      txCount: h.txCount,
+      difficulty: h.difficulty.toString(),
+      nonces: h.nonces.map(String),
+      signers: h.signatures.map((s) => toHex(s.publicKey)),
+      canonical: await this.tree.isCanonical(hash),
+      transactionIds: ids.map(toHex),
+    };
+  }
+
+  async blockByHeight(height: number): Promise<BlockView | undefined> {
+    const hash = await this.tree.getCanonicalHash(height);
+    return hash === undefined ? undefined : this.blockByHash(toHex(hash));
+  }
+
+  async status(): Promise<NodeStatusView> {
+    const tip = this.tree.tip;
+    return {
+      type: this.type,
+      identity: this.key.id,
+      chainId: toHex(this.chainId),
+      chainName: this.spec.name,
+      consensus: this.spec.consensus.engine,
+      height: tip.height,
+      tip: toHex(tip.hash),
+      mempool: { count: this.mempool.size, bytes: this.mempool.bytes },
+      store: { kind: this.store.kind, bytes: await this.store.sizeBytes() },
+      uptimeMs: Date.now() - this.#started,
+      ingest: {
+        inbox: this.ingest === null ? null : resolveIn(this.dataDir, this.config.ingest.inbox),
+        files: this.#ingestCounts.files,
+        rejected: this.#ingestCounts.rejected,
+      },
+      network: null,
+    };
+  }
+
+  async proof(idHex: string): Promise<ProofBundle | 'pending' | undefined> {
+    const id = fromHex(idHex, 32);
+    const bundle = await this.tree.proofFor(id);
+    if (bundle !== undefined) return bundle;
+    return this.mempool.has(id) ? 'pending' : undefined;
+  }
+
+  async metrics(): Promise<string> {
+    return this.metricsRegistry.render();
+  }
+
+  readonly query: ((query: TransactionQuery) => Promise<TransactionPage>) | undefined = undefined;
+
+  /** The API's base URL once listening. */
+  get apiUrl(): string | null {
+    return this.#apiUrl;
+  }
+
+  /** Stops in reverse order of start: intake first, then production, API, workers, store. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async (): Promise<void> => {
+      this.#ready = false;
+      clearInterval(this.#futureTimer);
+      await this.ingest?.stop().catch((error: unknown) => this.log.error('stopping ingest failed', { error }));
+      await this.producer?.stop().catch((error: unknown) => this.log.error('stopping the producer failed', { error }));
+      await this.#api?.close().catch((error: unknown) => this.log.error('stopping the API failed', { error }));
+      this.mempool.close();
+      await this.pool.stop().catch((error: unknown) => this.log.error('stopping workers failed', { error }));
+      await this.store.close();
+    })();
+    return this.#stopping;
+  }
+}
+
+function txView(idHex: string, tx: Transaction, withPayload: boolean, block: TxView['block']): TxView {
+  const h = tx.header;
+  return {
+    id: idHex,
+    status: block === null ? 'pending' : 'committed',
+    block,
+    origin: toHex(h.origin),
+    sequence: h.sequence,
+    createdAt: h.createdAt,
+    contentType: h.contentType,
+    source: h.source ?? null,
+    traceCodes: h.traceCodes,
+    payloadHash: toHex(h.payloadHash),
+    payloadSize: h.payloadSize,
+    signature: toHex(tx.signature),
+    payload: withPayload && tx.payload !== undefined ? toBase64(tx.payload) : null,
+    stripped: tx.payload === undefined,
+  };
+}
+
+export { InvalidArgumentError };

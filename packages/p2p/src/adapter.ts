@@ -1,0 +1,78 @@
+import type { Block, BlockHeader, Transaction } from '@safechain/core';
+import type { ChainTip } from './messages.js';
+
+/**
+ * The ledger adapter: the only way the network touches the chain. The node implements it over its Block Tree and
+ * Mempool; `@safechain/p2p` never imports them.
+ *
+ * Trust assumptions, for implementers:
+ * - Everything passed in (`acceptBlock`, `acceptTransactions`) comes from an untrusted peer. The network has decoded
+ *   it with the canonical codec (so it is structurally well formed and within the core limits) and, for
+ *   transactions, checked the chain id. Signatures, Merkle roots, consensus rules and every other validity rule are
+ *   the adapter's to check. The network relays a block or transaction only after the adapter answered `accepted`.
+ * - The network calls `acceptBlock` and `acceptTransactions` one at a time (never two concurrently), in arrival
+ *   order, so the adapter needs no locking of its own for them.
+ * - Read methods (`tip`, `headersFrom`, `hasBlock`, `getBlock`, `getTransaction`, `pendingTransactions`) answer
+ *   peers' requests and may run concurrently with each other and with the accept methods.
+ * - A method that throws is treated as "no answer" (the peer gets an empty response, a message is dropped); the
+ *   network reports it as an `adapter:failed` event and keeps running.
+ */
+
+/** A value or a promise of it: adapters over synchronous and asynchronous stores both fit. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** Who sent something: the peer's node key (hex) and its address, for the adapter's logs and policies. */
+export interface PeerRef {
+  readonly key: string;
+  readonly address: string;
+}
+
+/**
+ * The adapter's verdict on a block:
+ * - `accepted`: valid and new (on the canonical chain or a fork): the network relays it;
+ * - `ignored`: already known, or held for later (a block from the future): not relayed, no blame;
+ * - `orphan`: its parent is unknown: the network starts a sync with the sender;
+ * - `invalid`: breaks a rule: the sender's score drops.
+ */
+export type BlockVerdict = 'accepted' | 'ignored' | 'orphan' | 'invalid';
+
+/**
+ * The adapter's verdict on one transaction: `accepted` (new and valid, now in the mempool: relayed), `ignored`
+ * (known, already in a block, or no room: not relayed, no blame), `invalid` (bad signature or payload: blamed).
+ */
+export type TransactionVerdict = 'accepted' | 'ignored' | 'invalid';
+
+export interface LedgerAdapter {
+  /** Genesis block hash of the chain (32 bytes): hellos naming another chain are refused. */
+  readonly chainId: Uint8Array;
+
+  /** The local canonical tip. */
+  tip(): Awaitable<ChainTip>;
+
+  /**
+   * Canonical headers from `height` upward, at most `max` of them, ascending and contiguous; fewer (or none) when
+   * the chain is shorter.
+   */
+  headersFrom(height: number, max: number): Awaitable<readonly BlockHeader[]>;
+
+  /** Whether a block with this hash is stored (canonical or not). */
+  hasBlock(hash: Uint8Array): Awaitable<boolean>;
+
+  /** The stored block (its transactions full or stripped, as stored), or undefined. */
+  getBlock(hash: Uint8Array): Awaitable<Block | undefined>;
+
+  /** The transaction with this id in full (payload present), or undefined when unknown or stored stripped. */
+  getTransaction(id: Uint8Array): Awaitable<Transaction | undefined>;
+
+  /** Validates and stores a block received from `from` (flooded or fetched during sync). */
+  acceptBlock(block: Block, from: PeerRef): Awaitable<BlockVerdict>;
+
+  /** Validates and adds transactions to the mempool; returns one verdict per transaction, in order. */
+  acceptTransactions(txs: readonly Transaction[], from: PeerRef): Awaitable<readonly TransactionVerdict[]>;
+
+  /**
+   * Optional: up to `max` transactions waiting in the mempool. When present, the network offers them to every newly
+   * connected peer, so transactions taken in while the network was split reach the rest once it heals.
+   */
+  pendingTransactions?(max: number): Awaitable<readonly Transaction[]>;
+}

@@ -1,0 +1,53 @@
+import { InvalidArgumentError } from '@safechain/core';
+import { describe, expect, it } from 'vitest';
+import { SeenCache } from './seen-cache.js';
+
+describe('SeenCache', () => {
+  it('answers whether an id was added, once per id', () => {
+    const cache = new SeenCache(10);
+    expect(cache.add('a')).toBe(true);
+    expect(cache.add('a')).toBe(false);
+    expect(cache.has('a')).toBe(true);
+    expect(cache.has('b')).toBe(false);
+    expect(cache.size).toBe(1);
+  });
+
+  it('holds at most its capacity, forgetting the oldest first', () => {
+    const cache = new SeenCache(3);
+    for (const id of ['a', 'b', 'c', 'd']) cache.add(id);
+    expect(cache.size).toBe(3);
+    expect(cache.has('a')).toBe(false);
+    expect([...['b', 'c', 'd']].every((id) => cache.has(id))).toBe(true);
+  });
+
+  it('does not extend the life of an id seen again (first in, first out)', () => {
+    const cache = new SeenCache(2);
+    cache.add('a');
+    cache.add('b');
+    cache.add('a');
+    cache.add('c');
+    expect(cache.has('a')).toBe(false);
+    expect(cache.has('b')).toBe(true);
+  });
+
+  it('stays bounded under many ids', () => {
+    const cache = new SeenCache(1_000);
+    for (let i = 0; i < 50_000; i++) cache.add(`id-${i}`);
+    expect(cache.size).toBe(1_000);
+    expect(cache.has('id-49999')).toBe(true);
+    expect(cache.has('id-48999')).toBe(false);
+  });
+
+  it('deletes and clears', () => {
+    const cache = new SeenCache(5);
+    cache.add('a');
+    expect(cache.delete('a')).toBe(true);
+    expect(cache.add('a')).toBe(true);
+    cache.clear();
+    expect(cache.size).toBe(0);
+  });
+
+  it('refuses a capacity that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new SeenCache(bad)).toThrow(InvalidArgumentError);
+  });
+});

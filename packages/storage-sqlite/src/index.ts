@@ -1,0 +1,2 @@
+export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+export { fromSqliteError } from './errors.js';

@@ -1,0 +1,90 @@
+/**
+ * The database layout, version 1. One row per block and one per transaction; nothing is stored twice except what an
+ * index needs (the transaction id, in the table and in its index).
+ *
+ * - `txs.pos` packs the block's row number and the transaction's position: `seq * 2^22 + index` (a block holds at
+ *   most 2^22 transactions). A block's transactions are one contiguous range of the table's primary key, read in
+ *   order with one range scan, and appended at the end of the B-tree when written.
+ * - The transaction index covers every stored block, forks included. `getTransaction` joins it with `canonical`, so
+ *   a reorg rewrites only the few `canonical` rows above the fork point, never the index.
+ * - `crc` columns hold CRC-32C of the row's bytes: SQLite checks its own structure, not the bytes of a BLOB, and a
+ *   flipped bit in a payload must surface as StoreCorruptError, not as a record that no longer verifies.
+ */
+
+export const SCHEMA_VERSION = 1;
+
+/** Bits of `txs.pos` that hold the position in the block (MAX_BLOCK_TRANSACTIONS = 2^22). */
+export const POSITION_BITS = 22;
+export const POSITION_SPAN = 2 ** POSITION_BITS;
+
+export const CREATE_SCHEMA = `
+CREATE TABLE schema_version (version INTEGER NOT NULL) STRICT;
+CREATE TABLE blocks (
+  seq INTEGER PRIMARY KEY,
+  hash BLOB NOT NULL UNIQUE,
+  height INTEGER NOT NULL,
+  total_work BLOB NOT NULL,
+  header BLOB NOT NULL,
+  tx_count INTEGER NOT NULL,
+  crc INTEGER NOT NULL
+) STRICT;
+CREATE INDEX blocks_by_height ON blocks (height, hash);
+CREATE TABLE txs (
+  pos INTEGER PRIMARY KEY,
+  id BLOB NOT NULL,
+  body BLOB NOT NULL,
+  crc INTEGER NOT NULL
+) STRICT;
+CREATE INDEX txs_by_id ON txs (id);
+CREATE TABLE canonical (
+  height INTEGER PRIMARY KEY,
+  block INTEGER NOT NULL
+) STRICT;
+CREATE TABLE pending (
+  seq INTEGER PRIMARY KEY,
+  id BLOB NOT NULL UNIQUE,
+  body BLOB NOT NULL,
+  crc INTEGER NOT NULL
+) STRICT;
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL,
+  crc INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`;
+
+/** Tables a version-1 database has; any missing one means damage. */
+export const TABLES = ['schema_version', 'blocks', 'txs', 'canonical', 'pending', 'meta'] as const;
+
+const BLOCK_COLUMNS = 'seq, hash, height, total_work, header, tx_count, crc';
+
+/**
+ * Every statement the store prepares. The lookups by block hash, canonical height and transaction id each resolve
+ * through a unique index or the integer primary key: a few B-tree probes whatever the size (the tests check the
+ * query plans).
+ */
+export const STATEMENTS = {
+  insertBlock: 'INSERT INTO blocks (hash, height, total_work, header, tx_count, crc) VALUES (?, ?, ?, ?, ?, ?)',
+  insertTx: 'INSERT INTO txs (pos, id, body, crc) VALUES (?, ?, ?, ?)',
+  heightByHash: 'SELECT height FROM blocks WHERE hash = ?',
+  seqByHash: 'SELECT seq FROM blocks WHERE hash = ?',
+  blockByHash: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE hash = ?`,
+  txRange: 'SELECT pos, id, body, crc FROM txs WHERE pos >= ? AND pos < ? ORDER BY pos',
+  txById: `SELECT t.pos AS pos, t.id AS id, t.body AS body, t.crc AS crc, b.hash AS hash, b.height AS height
+    FROM txs t JOIN blocks b ON b.seq = (t.pos >> ${POSITION_BITS}) JOIN canonical c ON c.height = b.height AND c.block = b.seq
+    WHERE t.id = ? LIMIT 1`,
+  infosFirst: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE height >= ? ORDER BY height, hash LIMIT ?`,
+  infosNext: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE (height, hash) > (?, ?) ORDER BY height, hash LIMIT ?`,
+  deleteCanonicalFrom: 'DELETE FROM canonical WHERE height >= ?',
+  insertCanonical: 'INSERT INTO canonical (height, block) VALUES (?, ?)',
+  canonicalTop: 'SELECT max(height) FROM canonical',
+  canonicalHash: 'SELECT b.hash FROM canonical c JOIN blocks b ON b.seq = c.block WHERE c.height = ?',
+  tip: 'SELECT c.height AS height, b.hash AS hash FROM canonical c JOIN blocks b ON b.seq = c.block WHERE c.height = (SELECT max(height) FROM canonical)',
+  upsertPending:
+    'INSERT INTO pending (id, body, crc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, crc = excluded.crc',
+  deletePending: 'DELETE FROM pending WHERE id = ?',
+  pendingPage: 'SELECT seq, id, body, crc FROM pending WHERE seq > ? ORDER BY seq LIMIT ?',
+  upsertMeta:
+    'INSERT INTO meta (key, value, crc) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, crc = excluded.crc',
+  meta: 'SELECT value, crc FROM meta WHERE key = ?',
+} as const;

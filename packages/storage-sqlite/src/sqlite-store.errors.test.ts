@@ -1,0 +1,209 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { toHex, utf8 } from '@safechain/core';
+import { checkStoreIntegrity, StoreCorruptError, StoreFullError, StoreLockedError, StoreVersionError, type BlockWrite } from '@safechain/storage';
+import { ChainFixture } from '@safechain/storage/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fromSqliteError } from './errors.js';
+import { CREATE_SCHEMA, STATEMENTS } from './schema.js';
+import { SqliteStore } from './sqlite-store.js';
+
+let dir: string;
+let path: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'safechain-sqlite-'));
+  path = join(dir, 'chain.db');
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function filled(blocks: number, txPerBlock: number): Promise<{ store: SqliteStore; chain: BlockWrite[] }> {
+  const store = await SqliteStore.open({ path });
+  const chain = new ChainFixture('sqlite errors').chain(blocks, txPerBlock);
+  await store.commit({ blocks: chain, canonical: { fromHeight: 0, hashes: chain.map((b) => b.hash) } });
+  return { store, chain };
+}
+
+describe('SqliteStore.open', () => {
+  it('refuses a second handle on the same database while the first is open', async () => {
+    const first = await SqliteStore.open({ path });
+    await expect(SqliteStore.open({ path })).rejects.toBeInstanceOf(StoreLockedError);
+    await first.close();
+    const again = await SqliteStore.open({ path });
+    await again.close();
+  });
+
+  it('refuses a database of an unknown format version, naming the version', async () => {
+    const db = new Database(path);
+    db.exec(CREATE_SCHEMA);
+    db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(7);
+    db.close();
+    await expect(SqliteStore.open({ path })).rejects.toThrow(StoreVersionError);
+    await expect(SqliteStore.open({ path })).rejects.toThrow(/version 7/);
+  });
+
+  it('refuses a database that is not a safechain store', async () => {
+    const db = new Database(path);
+    db.exec('CREATE TABLE customers (name TEXT)');
+    db.close();
+    await expect(SqliteStore.open({ path })).rejects.toThrow(/not a safechain store/);
+  });
+
+  it('refuses a file that is not a database', async () => {
+    writeFileSync(path, 'these are not the bytes of an SQLite database\n'.repeat(200));
+    await expect(SqliteStore.open({ path })).rejects.toBeInstanceOf(StoreCorruptError);
+  });
+
+  it('refuses bad options', async () => {
+    await expect(SqliteStore.open({ path: '' })).rejects.toThrow(/options.path/);
+    await expect(SqliteStore.open({ path, maxBytes: -1 })).rejects.toThrow(/options.maxBytes/);
+    await expect(SqliteStore.open({ path, cacheMiB: 0.5 })).rejects.toThrow(/options.cacheMiB/);
+  });
+});
+
+describe('SqliteStore size limit', () => {
+  it('refuses the commit that would pass maxBytes, keeps everything before it, and stays usable', async () => {
+    const store = await SqliteStore.open({ path, maxBytes: 1_500_000 });
+    const fx = new ChainFixture('sqlite full');
+    let parent: BlockWrite | null = null;
+    let refused: BlockWrite | undefined;
+    for (let i = 0; i < 40 && refused === undefined; i++) {
+      const block: BlockWrite = fx.block(parent, fx.transactions(50, 1024));
+      try {
+        await store.commit({ blocks: [block], canonical: { fromHeight: i, hashes: [block.hash] }, meta: [['height', utf8(String(i))]] });
+        parent = block;
+      } catch (error) {
+        expect(error).toBeInstanceOf(StoreFullError);
+        refused = block;
+      }
+    }
+    expect(refused).toBeDefined();
+    expect(parent).not.toBeNull();
+    expect(await store.hasBlock(refused!.hash)).toBe(false);
+    expect(await store.getTransaction(refused!.ids[0]!)).toBeUndefined();
+    expect(toHex((await store.getTip())!.hash)).toBe(toHex(parent!.hash));
+    expect(new TextDecoder().decode(await store.getMeta('height'))).toBe(String(parent!.block.header.height));
+    // Small writes still fit, and the store reopens whole.
+    await store.commit({ pendingRemove: [refused!.ids[0]!] });
+    await store.close();
+    const reopened = await SqliteStore.open({ path, maxBytes: 1_500_000 });
+    expect((await checkStoreIntegrity(reopened)).ok).toBe(true);
+    await reopened.close();
+  });
+
+  it('maps SQLite result codes to storage errors, on errors SQLite really raises', () => {
+    const db = new Database(path);
+    db.pragma('page_size = 4096');
+    db.exec('CREATE TABLE t (b BLOB)');
+    db.pragma('max_page_count = 8');
+    let full: unknown;
+    try {
+      for (let i = 0; i < 100; i++) db.prepare('INSERT INTO t VALUES (?)').run(new Uint8Array(4000));
+    } catch (error) {
+      full = error;
+    }
+    expect((full as { code?: string }).code).toBe('SQLITE_FULL');
+    expect(fromSqliteError(full, 'insert')).toBeInstanceOf(StoreFullError);
+    db.close();
+
+    const a = new Database(path);
+    a.pragma('locking_mode = EXCLUSIVE');
+    a.exec('BEGIN EXCLUSIVE; COMMIT;');
+    const b = new Database(path, { timeout: 0 });
+    let busy: unknown;
+    try {
+      b.prepare('SELECT count(*) FROM t').get();
+    } catch (error) {
+      busy = error;
+    }
+    expect(fromSqliteError(busy, 'read')).toBeInstanceOf(StoreLockedError);
+    a.close();
+    b.close();
+
+    const plain = new Error('not from SQLite');
+    expect(fromSqliteError(plain, 'x')).toBe(plain);
+  });
+});
+
+describe('SqliteStore damage detection', () => {
+  it('reports a changed transaction byte as StoreCorruptError, and the integrity check names the block', async () => {
+    const { store, chain } = await filled(3, 4);
+    await store.close();
+    const db = new Database(path);
+    const victim = chain[1]!;
+    const row = db.prepare('SELECT pos, body FROM txs WHERE id = ?').get(victim.ids[2]) as { pos: number; body: Buffer };
+    row.body[row.body.length - 1]! ^= 0x40;
+    db.prepare('UPDATE txs SET body = ? WHERE pos = ?').run(row.body, row.pos);
+    db.close();
+    const reopened = await SqliteStore.open({ path });
+    await expect(reopened.getBlock(victim.hash)).rejects.toBeInstanceOf(StoreCorruptError);
+    await expect(reopened.getTransaction(victim.ids[2]!)).rejects.toBeInstanceOf(StoreCorruptError);
+    expect(await reopened.getTransaction(victim.ids[1]!)).toBeDefined();
+    const report = await checkStoreIntegrity(reopened);
+    expect(report.ok ? null : report.problem).toMatchObject({ reason: 'unreadable', height: 1, hash: toHex(victim.hash) });
+    await reopened.close();
+  });
+
+  it('reports a changed block header as StoreCorruptError', async () => {
+    const { store, chain } = await filled(2, 1);
+    await store.close();
+    const db = new Database(path);
+    const header = db.prepare('SELECT header FROM blocks WHERE hash = ?').pluck().get(chain[0]!.hash) as Buffer;
+    header[20]! ^= 1;
+    db.prepare('UPDATE blocks SET header = ? WHERE hash = ?').run(header, chain[0]!.hash);
+    db.close();
+    const reopened = await SqliteStore.open({ path });
+    await expect(reopened.getBlockInfo(chain[0]!.hash)).rejects.toBeInstanceOf(StoreCorruptError);
+    const report = await checkStoreIntegrity(reopened);
+    expect(report.ok ? null : report.problem).toMatchObject({ reason: 'unreadable', height: 0 });
+    await reopened.close();
+  });
+});
+
+describe('SqliteStore query plans', () => {
+  it('answers every lookup through an index or the primary key, never a table scan', () => {
+    const db = new Database(':memory:');
+    db.exec(CREATE_SCHEMA);
+    const lookups = ['heightByHash', 'seqByHash', 'blockByHash', 'txRange', 'txById', 'infosFirst', 'infosNext', 'canonicalHash', 'canonicalTop', 'tip', 'pendingPage', 'meta'] as const;
+    for (const name of lookups) {
+      const sql = STATEMENTS[name];
+      const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 1);
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail);
+      expect(plan.filter((step) => step.startsWith('SCAN')).map((step) => `${name}: ${step}`)).toEqual([]);
+    }
+    db.close();
+  });
+});
+
+// Disk full for real: set SAFECHAIN_SMALL_FS to an empty directory on a small file system (a 2 MiB tmpfs, say).
+describe.runIf(process.env.SAFECHAIN_SMALL_FS !== undefined)('SqliteStore on a full disk', () => {
+  it('answers SQLITE_FULL with StoreFullError, keeps what was committed, and reopens whole', async () => {
+    const small = join(process.env.SAFECHAIN_SMALL_FS!, `sqlite-${process.pid}`);
+    const fx = new ChainFixture('sqlite enospc');
+    const store = await SqliteStore.open({ path: join(small, 'chain.db') });
+    const chain: BlockWrite[] = [];
+    let full: unknown;
+    for (let i = 0; i < 10_000 && full === undefined; i++) {
+      const block = fx.block(chain[i - 1] ?? null, fx.transactions(20, 1024));
+      try {
+        await store.commit({ blocks: [block], canonical: { fromHeight: i, hashes: [block.hash] } });
+        chain.push(block);
+      } catch (error) {
+        full = error;
+      }
+    }
+    expect(full).toBeInstanceOf(StoreFullError);
+    expect((await store.getTip())?.height).toBe(chain.length - 1);
+    await store.close();
+    const reopened = await SqliteStore.open({ path: join(small, 'chain.db') });
+    expect((await reopened.getTip())?.height).toBe(chain.length - 1);
+    expect((await checkStoreIntegrity(reopened)).ok).toBe(true);
+    await reopened.close();
+    rmSync(small, { recursive: true, force: true });
+  });
+});

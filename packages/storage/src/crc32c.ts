@@ -1,0 +1,67 @@
+/**
+ * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of iSCSI (RFC 3720), ext4 metadata and
+ * LevelDB logs. Chosen over the zlib CRC-32 for its better error detection on the record lengths storage uses.
+ *
+ * Slicing-by-8: eight 256-entry tables let the loop consume eight bytes per step, several times faster in V8 than
+ * the byte-at-a-time loop while giving the same result. It detects accidental damage only; it is not a hash that
+ * resists a deliberate change (the Merkle tree and signatures are).
+ */
+
+const POLY = 0x82f63b78;
+
+const TABLES: readonly Int32Array[] = (() => {
+  const tables = Array.from({ length: 8 }, () => new Int32Array(256));
+  const t0 = tables[0]!;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
+    t0[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = t0[n]!;
+    for (let t = 1; t < 8; t++) {
+      c = t0[c & 0xff]! ^ (c >>> 8);
+      tables[t]![n] = c;
+    }
+  }
+  return tables;
+})();
+
+const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+];
+
+/**
+ * Continues a CRC-32C over `bytes[start, end)`. Start with `crc = 0`; `crc32cUpdate(crc32cUpdate(0, a), b)` equals
+ * the CRC of `a` followed by `b`, so a record can be checksummed in parts without copying it together.
+ */
+export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let c = ~crc;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const lo = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    c =
+      T7[lo & 0xff]! ^
+      T6[(lo >>> 8) & 0xff]! ^
+      T5[(lo >>> 16) & 0xff]! ^
+      T4[lo >>> 24]! ^
+      T3[bytes[i + 4]!]! ^
+      T2[bytes[i + 5]!]! ^
+      T1[bytes[i + 6]!]! ^
+      T0[bytes[i + 7]!]!;
+  }
+  for (; i < end; i++) c = T0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** CRC-32C of `bytes` (or of `bytes[start, end)`), as an unsigned 32-bit number. */
+export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  return crc32cUpdate(0, bytes, start, end);
+}
