@@ -34,6 +34,7 @@ export {
   type InitResult,
 } from './data-dir.js';
 export { runNodeUntilSignal, startNodeFromDataDir, type RunNodeOptions } from './run.js';
+export { runNodeApp } from './app.js';
 export { checkDataDir, type DbCheckProgress, type DbCheckReport } from './db-check.js';
 export { openStore } from './stores.js';
 export { createLogger, type Logger, type LogLevel } from './logger.js';

@@ -88,6 +88,7 @@ describe('FsStore recovery', () => {
       writeFileSync(segment(1), saved.subarray(0, cut));
       const store = await expectCommits(chain, 3);
       expect(statSync(segment(1)).size).toBe(start);
+      expect(store.recovery).toMatchObject({ truncatedBytes: cut - start, groups: 3, segments: 1 });
       await store.close();
     }
     // The store goes on from the recovered state, and that lasts.
@@ -167,7 +168,9 @@ describe('FsStore recovery', () => {
   it('removes a segment whose creation a crash interrupted', async () => {
     const { chain } = await write(2);
     writeFileSync(segment(2), Buffer.from('SCF'));
-    await (await expectCommits(chain, 2)).close();
+    const store = await expectCommits(chain, 2);
+    expect(store.recovery).toMatchObject({ removedEmptySegment: true, truncatedBytes: 0 });
+    await store.close();
     expect(existsSync(segment(2))).toBe(false);
   });
 });

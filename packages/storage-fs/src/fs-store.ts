@@ -47,6 +47,20 @@ export interface FsStoreOptions {
   readonly segmentBytes?: number;
 }
 
+/** What opening found and did, for the node's log. */
+export interface FsRecoveryReport {
+  /** Segment files read. */
+  readonly segments: number;
+  /** Complete commits (record groups) replayed into the index. */
+  readonly groups: number;
+  /** Bytes of an unfinished commit cut off the last segment (0 when it ended cleanly). */
+  readonly truncatedBytes: number;
+  /** True when an empty segment left by a crash during its creation was removed. */
+  readonly removedEmptySegment: boolean;
+  /** Time spent opening and rebuilding the index, in milliseconds. */
+  readonly millis: number;
+}
+
 interface Segment {
   readonly number: number;
   readonly path: string;
@@ -84,6 +98,7 @@ export class FsStore implements ChainStore {
   readonly #segmentBytes: number;
   readonly #lock: DirectoryLock;
   readonly #segments: Segment[] = [];
+  #recovery: FsRecoveryReport = { segments: 0, groups: 0, truncatedBytes: 0, removedEmptySegment: false, millis: 0 };
   #sequence = 0;
   #closed = false;
   #failed: unknown;
@@ -147,11 +162,13 @@ export class FsStore implements ChainStore {
     } catch (error) {
       throw fromFsError(error, `creating ${dir}`);
     }
+    const started = performance.now();
     const lock = DirectoryLock.acquire(dir);
     const store = new FsStore(dir, lock, maxBytes, segmentBytes);
     try {
-      store.#recover();
+      const found = store.#recover();
       if (store.#segments.length === 0) store.#createSegment(1);
+      store.#recovery = { ...found, groups: store.#sequence, millis: performance.now() - started };
       return store;
     } catch (error) {
       store.#releaseFiles();
@@ -159,7 +176,14 @@ export class FsStore implements ChainStore {
     }
   }
 
-  #recover(): void {
+  /** What this open found: segments read, commits replayed, bytes cut. */
+  get recovery(): FsRecoveryReport {
+    return this.#recovery;
+  }
+
+  #recover(): Omit<FsRecoveryReport, 'groups' | 'millis'> {
+    let truncatedBytes = 0;
+    let removedEmptySegment = false;
     const numbers = readdirSync(this.dir)
       .map(parseSegmentFileName)
       .filter((n): n is number => n !== undefined)
@@ -179,6 +203,7 @@ export class FsStore implements ChainStore {
         this.#segments.pop();
         unlinkSync(path);
         syncDirectory(this.dir);
+        removedEmptySegment = true;
         break;
       }
       checkSegmentHeader(readAt(fd, SEGMENT_HEADER_BYTES, 0), n, path);
@@ -207,8 +232,12 @@ export class FsStore implements ChainStore {
       if (committedGroupAfter(segment.fd, segment.size, result.end, segment.number, this.#sequence)) {
         throw new StoreCorruptError(`${where}, and committed data follows: damage, not a torn write; nothing was cut`);
       }
+      ftruncateSync(segment.fd, result.end);
+      fsyncSync(segment.fd);
+      truncatedBytes += segment.size - result.end;
       segment.size = result.end;
     }
+    return { segments: this.#segments.length, truncatedBytes, removedEmptySegment };
   }
 
   #validHeader(segment: Segment): boolean {

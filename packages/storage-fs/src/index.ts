@@ -1,2 +1,2 @@
-export { FsStore, type FsStoreOptions } from './fs-store.js';
+export { FsStore, type FsRecoveryReport, type FsStoreOptions } from './fs-store.js';
 export { FORMAT_VERSION } from './format.js';

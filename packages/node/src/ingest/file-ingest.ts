@@ -661,6 +661,7 @@ export class FileIngest extends EventEmitter<IngestEvents> {
 
   async #runBatch(batch: readonly PreparedFile[]): Promise<void> {
     const records = batch.flatMap((p) => p.records);
+    if (process.env.DEBUG_BATCH) console.error("batch", batch.length, performance.now().toFixed(0));
     let transactions: readonly Transaction[];
     try {
       transactions = records.length === 0 ? [] : await this.#sink.sign(records);

@@ -1,0 +1,13 @@
+import { runNodeApp } from '@safechain/node';
+
+// A full node (the paper's Table I): everything is assembled by @safechain/node from the data folder's
+// configuration; this app only fixes the node type and hands over the command line.
+runNodeApp('full', process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`safechain-full-node: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 70;
+  },
+);
