@@ -29,12 +29,8 @@ export const CloseCode = {
   frameAuthentication: 4007,
   /** No message within the idle timeout. */
   idleTimeout: 4008,
-  /** The node has no free connection slot. */
-  tooManyConnections: 4009,
   /** The remote node speaks an unsupported protocol version. */
   protocolVersion: 4010,
-  /** The connection is dropped for its score (misbehaviour), without a ban. */
-  misbehaviour: 4011,
 } as const;
 
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];

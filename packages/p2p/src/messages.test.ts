@@ -32,6 +32,17 @@ import {
 } from './messages.js';
 import { encodeBlock, encodeTransaction } from '@safechain/core';
 
+/** Asserts that `fn` throws a DecodeError subclass (DecodeError itself is abstract, so `toThrow` cannot take it). */
+function expectDecodeError(fn: () => unknown, what?: string): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown, what).toBeInstanceOf(DecodeError);
+}
+
 const key = NodeKey.fromSeed(new Uint8Array(32).fill(7));
 const ledger = TestLedger.create(key);
 const chainId = ledger.chainId;
@@ -99,7 +110,7 @@ describe('session messages', () => {
     for (const message of samples) {
       const bytes = encodeMessage(message);
       for (let n = 0; n < bytes.length; n++) {
-        expect(() => decodeMessage(bytes.subarray(0, n)), `${message.type} cut at ${n}`).toThrow(DecodeError);
+        expectDecodeError(() => decodeMessage(bytes.subarray(0, n)), `${message.type} cut at ${n}`);
       }
     }
   });
@@ -219,7 +230,7 @@ describe('handshake messages', () => {
 
   it('refuses truncation, trailing bytes and the wrong type', () => {
     const bytes = encodeHello(hello);
-    for (let n = 0; n < bytes.length; n++) expect(() => decodeHello(bytes.subarray(0, n))).toThrow(DecodeError);
+    for (let n = 0; n < bytes.length; n++) expectDecodeError(() => decodeHello(bytes.subarray(0, n)));
     expect(() => decodeHello(Uint8Array.from([...bytes, 0]))).toThrow(TrailingBytesError);
     expect(() => decodeHello(encodeAuth({ signature: new Uint8Array(64) }))).toThrow(UnknownMessageTypeError);
     expect(() => decodeAuth(Uint8Array.from([MessageType.auth, ...new Uint8Array(65)]))).toThrow(TrailingBytesError);

@@ -507,7 +507,14 @@ export class Network extends Emitter<NetworkEvents> {
       this.#scheduleFill();
       return;
     }
-    if (peer.connectedAt > 0) return; // an established connection replaced as a duplicate
+    const seed = peer.direction === 'outbound' ? this.#seeds.find((s) => formatAddress(s.address) === peer.address) : undefined;
+    if (peer.connectedAt > 0) {
+      if (seed !== undefined) seed.key = key;
+      // Authenticated, then refused as a duplicate: the node is reachable and already connected. A seed address is
+      // not retried at once (it would meet the same connection).
+      if (seed !== undefined) seed.nextAttemptAt = now + this.#backoff.delay(1);
+      return;
+    }
     // The connection never completed its handshake.
     this.emit('handshake:failed', {
       address: peer.address,
@@ -517,12 +524,15 @@ export class Network extends Emitter<NetworkEvents> {
       message: error?.message ?? reason,
     });
     if (peer.direction !== 'outbound') return;
-    const seed = this.#seeds.find((s) => formatAddress(s.address) === peer.address);
     if (code === CloseCode.selfConnection) {
       if (seed !== undefined) seed.self = true;
       return;
     }
-    if (code === CloseCode.duplicate) return; // reachable; the existing connection stays
+    if (code === CloseCode.duplicate) {
+      // Reachable; the existing connection stays. Retry a seed address later, not at once.
+      if (seed !== undefined) seed.nextAttemptAt = now + this.#backoff.delay(1);
+      return;
+    }
     if (peer.expectedKey !== undefined) this.#table.markFailure(peer.expectedKey, now);
     if (seed !== undefined) {
       seed.failures++;
@@ -725,7 +735,8 @@ export class Network extends Emitter<NetworkEvents> {
   #offence(peer: Peer, offence: Offence, detail: string, times = 1): void {
     increment(this.#drops, offence, 1);
     const key = peer.key;
-    if (peer.state !== 'open' || key === undefined) return;
+    // Only an authenticated peer is scored (and banned): before the handshake completed, the key is only a claim.
+    if (peer.connectedAt === 0 || key === undefined) return;
     const score = peer.score.penalize(offence, times);
     this.emit('peer:penalized', { key, offence, detail, score: peer.score.value });
     if (score > this.#options.scoring.banThreshold) return;
@@ -804,7 +815,11 @@ export class Network extends Emitter<NetworkEvents> {
         if (useful > 0) peer.score.reward(1);
         if (invalid > 0) this.#offence(peer, 'invalid-transaction', `${invalid} invalid transactions`, Math.min(invalid, 10));
       },
-      (error) => this.#adapterFailed('acceptTransactions', error),
+      (error) => {
+        // Not judged after all: let the transactions be received again.
+        for (const f of fresh) this.#seenTransactions.delete(f.id);
+        this.#adapterFailed('acceptTransactions', error);
+      },
     );
     if (!accepted) {
       for (const f of fresh) this.#seenTransactions.delete(f.id);
@@ -839,7 +854,10 @@ export class Network extends Emitter<NetworkEvents> {
           this.#offence(peer, 'invalid-block', `block at height ${block.header.height}`);
         }
       },
-      (error) => this.#adapterFailed('acceptBlock', error),
+      (error) => {
+        this.#seenBlocks.delete(id);
+        this.#adapterFailed('acceptBlock', error);
+      },
     );
     if (!queued) {
       this.#seenBlocks.delete(id);

@@ -82,6 +82,7 @@ interface PendingRequest {
 }
 
 const CLOSE_GRACE_MS = 2_000;
+const RESPONSE_TYPES = new Set<string>(Object.values(RESPONSE_TYPE));
 
 function toBytes(data: WebSocket.RawData): Uint8Array {
   if (Array.isArray(data)) return concatBytes(...data);
@@ -301,15 +302,19 @@ export class Peer {
       plaintext = this.#cipher!.open(frame);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      if (error instanceof FrameAuthenticationError) this.#handler.offence(this, 'frame-authentication', detail);
+      // Closed first, so the peer learns the reason (4007); the offence (a ban with the default penalties) follows.
       this.close(CloseCode.frameAuthentication, 'frame failed authentication');
+      if (error instanceof FrameAuthenticationError) this.#handler.offence(this, 'frame-authentication', detail);
       return;
     }
     const now = this.#now();
     this.#lastReceivedAt = now;
     this.#messagesIn++;
     const typeName = plaintext.length > 0 ? messageTypeName(plaintext[0]!) : 'unknown';
-    if (!this.#messages.take(1, now) || !this.#bytes.take(frame.length, now)) {
+    // Responses are exempt: this node asked for them (at most maxOutstandingRequests at a time), and a peer serving
+    // a fast sync must not be blamed for it. Unsolicited responses are penalised when matched.
+    const solicited = RESPONSE_TYPES.has(typeName) && this.#requests.size > 0;
+    if (!solicited && (!this.#messages.take(1, now) || !this.#bytes.take(frame.length, now))) {
       this.#handler.offence(this, 'flooding', `over ${this.#limits.messagesPerSecond} messages/s or ${this.#limits.bytesPerSecond} bytes/s`);
       return;
     }

@@ -76,6 +76,8 @@ export async function verify(
   const trust = [
     verdict.originTrusted === true ? 'trusted origin' : 'origin not pinned (--origin)',
     verdict.blockTrusted === true ? 'trusted block' : 'block not pinned (--trusted-block)',
+    // A bundle over an unsealed header proves only its own consistency: say so on the one line.
+    verdict.blockSigners.length === 0 ? 'WARNING: block carries no seal' : `sealed by ${verdict.blockSigners.length}`,
   ].join(', ');
   io.out(
     `VALID tx ${verdict.txId} in block ${verdict.blockHash} at height ${verdict.height} (index ${verdict.index}), ` +

@@ -68,7 +68,7 @@ export interface FileIngestOptions {
   readonly maxTransactionsPerFile?: number;
   /** Pause after the sink or the disk fails before trying again (default 1 s). */
   readonly retryDelayMs?: number;
-  /** Least time between two `ingest:progress` events (default 1 s). */
+  /** Period of `ingest:progress` events while counts change (default 1 s); a rescan also reports every 1000 names. */
   readonly progressIntervalMs?: number;
   /** Watch with chokidar (default true); without it only rescans find files. */
   readonly watch?: boolean;
@@ -442,16 +442,21 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     await new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
   }
 
+  /** Never rejects: a failed listing (inbox gone, permissions) is logged and tried at the next rescan. */
   async #rescan(): Promise<number> {
     let queued = 0;
     this.#scanned = 0;
-    const dir = await opendir(this.#inbox, { bufferSize: 256 });
-    for await (const entry of dir) {
-      if (this.#stopping) break;
-      if (!this.#criteria.accepts(entry.name)) continue;
-      this.#scanned++;
-      if (this.#enqueue(entry.name)) queued++;
-      if (this.#scanned % 1000 === 0) this.#emitProgress(false);
+    try {
+      const dir = await opendir(this.#inbox, { bufferSize: 256 });
+      for await (const entry of dir) {
+        if (this.#stopping) break;
+        if (!this.#criteria.accepts(entry.name)) continue;
+        this.#scanned++;
+        if (this.#enqueue(entry.name)) queued++;
+        if (this.#scanned % 1000 === 0) this.#emitProgress(false);
+      }
+    } catch (error) {
+      this.#log.error('inbox listing failed', { inbox: this.#inbox, error: describeError(error) });
     }
     return queued;
   }
@@ -541,7 +546,7 @@ export class FileIngest extends EventEmitter<IngestEvents> {
 
   #checkIdle(): void {
     if (!this.#isIdle() && !this.#stopping) return;
-    if (this.#isIdle()) this.#emitProgress(true);
+    if (this.#isIdle()) this.#emitProgress(false);
     for (const resolveIdle of this.#idleWaiters.splice(0)) resolveIdle();
   }
 
@@ -550,7 +555,16 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     const key = JSON.stringify(progress);
     if (!force && key === this.#lastProgress) return;
     this.#lastProgress = key;
-    this.emit('ingest:progress', progress);
+    this.#emitSafely('ingest:progress', progress);
+  }
+
+  /** A listener that throws must not break the ingest: it is logged. */
+  #emitSafely<K extends keyof IngestEvents>(event: K, ...args: IngestEvents[K]): void {
+    try {
+      (this.emit as (event: K, ...args: IngestEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#log.error('an ingest event listener threw', { event, error: describeError(error) });
+    }
   }
 
   // --- one file -------------------------------------------------------------------------------------------------
@@ -559,6 +573,8 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     const journalled = this.#journalled.get(name);
     if (journalled !== undefined) {
       await this.#finishOrBackOff([journalled]);
+      // A new file of the same name may have replaced the journalled one: look again once this one is done.
+      this.#again.add(name);
       return;
     }
 
@@ -573,7 +589,10 @@ export class FileIngest extends EventEmitter<IngestEvents> {
       this.#backOff(name, 'looking at a file', error);
       return;
     }
-    if (look === null || look.kind === 'directory' || !this.#criteria.accepts(name)) return;
+    if (look === null || look.kind === 'directory' || !this.#criteria.accepts(name)) {
+      this.#looks.delete(name);
+      return;
+    }
     if (look.kind === 'symlink') return this.#reject(name, new UnsafePathError('symbolic links are refused'));
     if (look.kind !== 'file') return this.#reject(name, new UnsafePathError('not a regular file'));
     try {
@@ -661,7 +680,6 @@ export class FileIngest extends EventEmitter<IngestEvents> {
 
   async #runBatch(batch: readonly PreparedFile[]): Promise<void> {
     const records = batch.flatMap((p) => p.records);
-    if (process.env.DEBUG_BATCH) console.error("batch", batch.length, performance.now().toFixed(0));
     let transactions: readonly Transaction[];
     try {
       transactions = records.length === 0 ? [] : await this.#sink.sign(records);
@@ -759,7 +777,7 @@ export class FileIngest extends EventEmitter<IngestEvents> {
         this.#ingested++;
         this.#transactions += result.value.length;
         this.#log.debug('file ingested', { name, target, transactions: result.value.length });
-        this.emit('file:ingested', { name, target, transactions: result.value });
+        this.#emitSafely('file:ingested', { name, target, transactions: result.value });
       }),
     );
     return failures;
@@ -806,7 +824,7 @@ export class FileIngest extends EventEmitter<IngestEvents> {
       await Promise.all([this.#syncRejected!.sync(), this.#syncInbox!.sync()]);
       this.#rejected++;
       this.#log.warn('file rejected', { name, target, reason: reason.name, detail: reason.message });
-      this.emit('file:rejected', { name, target, reason: `${reason.name}: ${reason.message}` });
+      this.#emitSafely('file:rejected', { name, target, reason: `${reason.name}: ${reason.message}` });
     } catch (error) {
       if (target !== undefined && errorCode(error) === 'ENOENT') {
         await unlink(join(this.#rejectedDir, target + REASON_SUFFIX)).catch(() => undefined);

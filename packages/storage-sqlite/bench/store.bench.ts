@@ -1,0 +1,296 @@
+/**
+ * Store benchmark: `pnpm bench:store [--quick]`.
+ *
+ * 1. Write throughput: blocks of 1,000 transactions of 1 kB committed one block per commit (canonical extension)
+ *    through SqliteStore and FsStore, and, as the baseline, the same rows (id + encoded transaction) inserted with
+ *    plain better-sqlite3, one SQLite transaction per 1,000 rows, with the same durability settings (WAL,
+ *    synchronous = FULL, 8 KiB pages). Several rounds, each into a fresh store, adapters interleaved.
+ * 2. Lookups of random transaction ids in a store of 1,000,000 transactions (100,000 with --quick), and that store's
+ *    size on disk.
+ *
+ * The 1,000 transactions are real (signed by a node key, made once with @safechain/core) and reused in every block;
+ * each row gets its own id (SHA-256 of block and position), since a store keys rows by the ids it is given and never
+ * recomputes them. So the stores here hold real bytes under synthetic ids: fine for speed, not for an integrity check.
+ *
+ * Prints a table, then one JSON line (the last line).
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  blockHash,
+  createTransaction,
+  decodeTransaction,
+  encodeTransaction,
+  merkleRoot,
+  NodeKey,
+  sha256,
+  utf8,
+  ZERO_HASH,
+  type BlockHeader,
+  type Transaction,
+} from '@safechain/core';
+import type { BlockWrite, ChainStore } from '@safechain/storage';
+import { FsStore } from '../../storage-fs/src/index.js';
+import { SqliteStore } from '../src/index.js';
+
+const quick = process.argv.includes('--quick');
+const TX_PER_BLOCK = 1000;
+const PAYLOAD_BYTES = 1024;
+const WRITE_ROUNDS = quick ? 3 : 5;
+const WRITE_BLOCKS = quick ? 10 : 40;
+const STORE_BLOCKS = quick ? 100 : 1000;
+const LOOKUP_ROUNDS = quick ? 3 : 5;
+const LOOKUPS = quick ? 50_000 : 200_000;
+
+const scratch = mkdtempSync(join(tmpdir(), 'safechain-bench-store-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+
+// Real signed transactions, made once.
+const key = NodeKey.fromSeed(sha256(utf8('bench store key')));
+const chainId = sha256(utf8('bench store chain'));
+const transactions: Transaction[] = Array.from({ length: TX_PER_BLOCK }, (_, i) => {
+  const payload = sha256(utf8(`payload ${i}`));
+  const body = new Uint8Array(PAYLOAD_BYTES);
+  for (let k = 0; k < PAYLOAD_BYTES; k++) body[k] = payload[k % 32]! ^ (k & 0xff);
+  return createTransaction({ chainId, payload: body, sequence: i, createdAt: 1_700_000_000_000 + i, contentType: 'application/json', traceCodes: [`batch-${i % 10}`] }, key);
+});
+const encoded = transactions.map((tx) => encodeTransaction(tx));
+const txBytes = encoded.reduce((n, b) => n + b.length, 0) / encoded.length;
+
+function idOf(block: number, index: number): Uint8Array {
+  const seed = new Uint8Array(8);
+  new DataView(seed.buffer).setUint32(0, block);
+  new DataView(seed.buffer).setUint32(4, index);
+  return sha256(seed);
+}
+
+/** The chain every store gets: block headers with true Merkle roots over the ids and true hash links. */
+function buildChain(count: number): BlockWrite[] {
+  const out: BlockWrite[] = [];
+  let previous: BlockHeader | null = null;
+  for (let b = 0; b < count; b++) {
+    const ids = Array.from({ length: TX_PER_BLOCK }, (_, i) => idOf(b, i));
+    const header: BlockHeader = {
+      height: b,
+      timestamp: 1_700_000_000_000 + b * 15_000,
+      previousHash: previous === null ? ZERO_HASH : blockHash(previous),
+      merkleRoot: merkleRoot(ids),
+      txCount: TX_PER_BLOCK,
+      difficulty: 1n,
+      nonces: [],
+      extraData: new Uint8Array(0),
+      signatures: [],
+    };
+    out.push({ hash: blockHash(header), block: { header, data: transactions }, ids, totalWork: BigInt(b + 1) });
+    previous = header;
+  }
+  return out;
+}
+
+const chain = buildChain(Math.max(STORE_BLOCKS, WRITE_BLOCKS));
+
+interface Subject {
+  readonly name: string;
+  open(dir: string): Promise<Writer>;
+}
+
+interface Writer {
+  write(block: BlockWrite): Promise<void>;
+  lookup(id: Uint8Array): Promise<boolean>;
+  close(): Promise<void>;
+  /** Bytes on disk after close. */
+  size(): number;
+}
+
+function storeWriter(store: ChainStore, files: () => number): Writer {
+  return {
+    write: (b) => store.commit({ blocks: [b], canonical: { fromHeight: b.block.header.height, hashes: [b.hash] } }),
+    lookup: async (id) => (await store.getTransaction(id)) !== undefined,
+    close: () => store.close(),
+    size: files,
+  };
+}
+
+const fileSize = (path: string): number => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
+const subjects: Subject[] = [
+  {
+    name: 'baseline',
+    async open(dir) {
+      const path = join(dir, 'baseline.db');
+      const db = new Database(path);
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('page_size = 8192');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('cache_size = -65536');
+      db.exec('CREATE TABLE IF NOT EXISTS tx (id BLOB PRIMARY KEY, body BLOB NOT NULL)');
+      const insert = db.prepare('INSERT INTO tx (id, body) VALUES (?, ?)');
+      const select = db.prepare('SELECT body FROM tx WHERE id = ?').pluck();
+      const batch = db.transaction((ids: readonly Uint8Array[]) => {
+        for (let i = 0; i < ids.length; i++) insert.run(ids[i], encoded[i]);
+      });
+      return {
+        write: async (b) => batch(b.ids),
+        lookup: async (id) => {
+          const body = select.get(id) as Buffer | undefined;
+          return body !== undefined && decodeTransaction(body) !== undefined;
+        },
+        close: async () => void db.close(),
+        size: () => fileSize(path) + fileSize(`${path}-wal`),
+      };
+    },
+  },
+  {
+    name: 'sqlite',
+    async open(dir) {
+      const path = join(dir, 'chain.db');
+      return storeWriter(await SqliteStore.open({ path }), () => fileSize(path) + fileSize(`${path}-wal`));
+    },
+  },
+  {
+    name: 'fs',
+    async open(dir) {
+      const path = join(dir, 'fs');
+      const store = await FsStore.open({ dir: path });
+      return storeWriter(store, () => {
+        let total = 0;
+        for (let n = 1; ; n++) {
+          const size = fileSize(join(path, `${String(n).padStart(8, '0')}.seg`));
+          if (size === 0) return total;
+          total += size;
+        }
+      });
+    },
+  },
+];
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+interface Stat {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+const stat = (values: readonly number[]): Stat => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const spread = (s: Stat): string => `${fmt(s.min)} .. ${fmt(s.max)}`;
+
+async function writeRound(subject: Subject, round: number): Promise<number> {
+  const dir = mkdtempSync(join(scratch, `${subject.name}-w${round}-`));
+  const writer = await subject.open(dir);
+  const started = performance.now();
+  for (let b = 0; b < WRITE_BLOCKS; b++) await writer.write(chain[b]!);
+  const seconds = (performance.now() - started) / 1000;
+  await writer.close();
+  rmSync(dir, { recursive: true, force: true });
+  return (WRITE_BLOCKS * TX_PER_BLOCK) / seconds;
+}
+
+async function main(): Promise<void> {
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  log(`store benchmark${quick ? ' (--quick)' : ''}: ${availableParallelism()} cores, Node ${process.version}`);
+  log(`transactions: ${TX_PER_BLOCK} per block, payload ${PAYLOAD_BYTES} B, ${Math.round(txBytes)} B encoded; signed once and reused, one id per row`);
+  log(`write: ${WRITE_ROUNDS} rounds of ${WRITE_BLOCKS} blocks (${fmt(WRITE_BLOCKS * TX_PER_BLOCK)} tx) per subject, each into a fresh store`);
+
+  const writes = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+  for (let r = 0; r < WRITE_ROUNDS; r++) {
+    // Rotate the order so no subject always runs first (cold caches) or last.
+    for (let k = 0; k < subjects.length; k++) {
+      const subject = subjects[(r + k) % subjects.length]!;
+      writes.get(subject.name)!.push(await writeRound(subject, r));
+    }
+  }
+  const w = new Map([...writes].map(([name, values]) => [name, stat(values)]));
+  const base = w.get('baseline')!.median;
+  log('');
+  log('write throughput (tx/s)      median     min .. max                 vs baseline');
+  for (const [name, s] of w) log(`  ${name.padEnd(10)} ${fmt(s.median).padStart(14)}   ${spread(s).padEnd(24)}   ${((s.median / base) * 100).toFixed(0)}%`);
+
+  const storeTx = STORE_BLOCKS * TX_PER_BLOCK;
+  log('');
+  log(`lookups: store of ${fmt(storeTx)} transactions, ${LOOKUP_ROUNDS} rounds of ${fmt(LOOKUPS)} random ids`);
+  log('  subject      build tx/s   lookups/s median   min .. max             disk MB   open ms');
+  const results: Record<string, { build: number; lookups: Stat; mb: number; openMs: number }> = {};
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (const subject of subjects) {
+    const dir = mkdtempSync(join(scratch, `${subject.name}-store-`));
+    let writer = await subject.open(dir);
+    const started = performance.now();
+    for (let b = 0; b < STORE_BLOCKS; b++) await writer.write(chain[b]!);
+    const build = storeTx / ((performance.now() - started) / 1000);
+    await writer.close();
+    const mb = writer.size() / 1e6;
+    const opening = performance.now();
+    writer = await subject.open(dir);
+    const openMs = performance.now() - opening;
+    const rates: number[] = [];
+    for (let r = 0; r < LOOKUP_ROUNDS; r++) {
+      const ids = Array.from({ length: LOOKUPS }, () => idOf(random(STORE_BLOCKS), random(TX_PER_BLOCK)));
+      const t = performance.now();
+      for (const id of ids) if (!(await writer.lookup(id))) throw new Error(`${subject.name}: a stored id was not found`);
+      rates.push(LOOKUPS / ((performance.now() - t) / 1000));
+    }
+    await writer.close();
+    rmSync(dir, { recursive: true, force: true });
+    const lookups = stat(rates);
+    results[subject.name] = { build, lookups, mb, openMs };
+    log(`  ${subject.name.padEnd(10)} ${fmt(build).padStart(12)}   ${fmt(lookups.median).padStart(16)}   ${spread(lookups).padEnd(20)} ${mb.toFixed(0).padStart(9)}   ${openMs.toFixed(0).padStart(7)}`);
+  }
+  const sqlite = results['sqlite']!;
+  const fs = results['fs']!;
+  const baseline = results['baseline']!;
+  log('');
+  log('targets: each adapter >= 60% of baseline writes; >= 100,000 lookups/s');
+  const round = (n: number): number => Math.round(n);
+  log(
+    JSON.stringify({
+      bench: 'store',
+      quick,
+      cores: availableParallelism(),
+      node: process.version,
+      txPerBlock: TX_PER_BLOCK,
+      payloadBytes: PAYLOAD_BYTES,
+      writeRounds: WRITE_ROUNDS,
+      writeTxPerRound: WRITE_BLOCKS * TX_PER_BLOCK,
+      sqliteTxPerSec: round(w.get('sqlite')!.median),
+      fsTxPerSec: round(w.get('fs')!.median),
+      baselineTxPerSec: round(base),
+      sqliteTxPerSecRange: [round(w.get('sqlite')!.min), round(w.get('sqlite')!.max)],
+      fsTxPerSecRange: [round(w.get('fs')!.min), round(w.get('fs')!.max)],
+      baselineTxPerSecRange: [round(w.get('baseline')!.min), round(w.get('baseline')!.max)],
+      sqliteVsBaseline: Number((w.get('sqlite')!.median / base).toFixed(2)),
+      fsVsBaseline: Number((w.get('fs')!.median / base).toFixed(2)),
+      storeTransactions: storeTx,
+      lookupsPerSec: round(Math.min(sqlite.lookups.median, fs.lookups.median)),
+      sqliteLookupsPerSec: round(sqlite.lookups.median),
+      fsLookupsPerSec: round(fs.lookups.median),
+      baselineLookupsPerSec: round(baseline.lookups.median),
+      storeMb1M: storeTx === 1_000_000 ? Number(sqlite.mb.toFixed(1)) : null,
+      sqliteStoreMb: Number(sqlite.mb.toFixed(1)),
+      fsStoreMb: Number(fs.mb.toFixed(1)),
+      baselineStoreMb: Number(baseline.mb.toFixed(1)),
+      fsOpenMs: round(fs.openMs),
+      sqliteOpenMs: round(sqlite.openMs),
+    }),
+  );
+}
+
+await main();
