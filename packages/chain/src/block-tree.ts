@@ -601,7 +601,7 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
       return this.#reject(hash, height, 'duplicate-transaction', `transaction ${duplicate} is already in this block's chain`);
     }
 
-    const signatures = await this.#verifySignatures(block.data);
+    const signatures = await this.#verifySignatures(block.data, body.ids);
     if (signatures !== undefined) return this.#reject(hash, height, 'bad-transaction-signature', signatures);
 
     return this.#accept(block, hash, key, parent, body.ids, ancestry);
@@ -626,7 +626,7 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
   }
 
   /** Returns a message naming the first failing transaction, or undefined when all verify. */
-  async #verifySignatures(transactions: readonly Transaction[]): Promise<string | undefined> {
+  async #verifySignatures(transactions: readonly Transaction[], ids: readonly Uint8Array[]): Promise<string | undefined> {
     if (transactions.length === 0) return undefined;
     if (this.#verify === undefined) {
       for (let i = 0; i < transactions.length; i++) {
@@ -635,7 +635,7 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
       }
       return undefined;
     }
-    const verdicts = await this.#verify(transactions);
+    const verdicts = await this.#verify(transactions, ids);
     if (!Array.isArray(verdicts) || verdicts.length !== transactions.length) {
       throw new InvalidArgumentError(
         `verifyTransactions: expected ${transactions.length} verdicts, got ${Array.isArray(verdicts) ? verdicts.length : typeof verdicts}`,
@@ -654,10 +654,9 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
     }
     const forkHeight = ancestry.forkPoint.header.height;
     for (const id of ids) {
-      const hex = toHex(id);
-      if (onBranch?.has(hex) === true) return hex;
+      if (onBranch?.has(toHex(id)) === true) return toHex(id);
       const located = await this.#store.getTransaction(id);
-      if (located !== undefined && located.height <= forkHeight) return hex;
+      if (located !== undefined && located.height <= forkHeight) return toHex(id);
     }
     return undefined;
   }

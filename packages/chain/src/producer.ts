@@ -1,4 +1,4 @@
-import { buildBlock, InvalidArgumentError, transactionId, type Block, type BlockHeader, type Ed25519Signer } from '@safechain/core';
+import { buildBlock, InvalidArgumentError, type Block, type BlockHeader, type Ed25519Signer, type Transaction } from '@safechain/core';
 import type { Consensus } from '@safechain/consensus';
 import type { AddBlockResult, BlockTree } from './block-tree.js';
 import { Emitter } from './events.js';
@@ -152,19 +152,20 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
 
   async #produce(signal: AbortSignal): Promise<Block | null> {
     const tip = this.#tree.tip;
-    let transactions = this.#mempool.take({ maxBytes: this.#maxBlockBytes, maxCount: this.#maxBlockTransactions });
+    const taken = this.#mempool.takeWithIds({ maxBytes: this.#maxBlockBytes, maxCount: this.#maxBlockTransactions });
     // Safety net: a transaction that reached the chain by another path must not make our block invalid.
     const stale: Uint8Array[] = [];
-    const fresh = [];
-    for (const tx of transactions) {
-      const id = transactionId(tx);
-      if (await this.#tree.hasTransaction(id)) stale.push(id);
-      else fresh.push(tx);
+    const transactions: Transaction[] = [];
+    const ids: Uint8Array[] = [];
+    for (const { id, transaction } of taken) {
+      if (await this.#tree.hasTransaction(id)) {
+        stale.push(id);
+      } else {
+        transactions.push(transaction);
+        ids.push(id);
+      }
     }
-    if (stale.length > 0) {
-      await this.#mempool.remove(stale);
-      transactions = fresh;
-    }
+    if (stale.length > 0) await this.#mempool.remove(stale);
     if (transactions.length === 0 && !this.#emptyBlocks) return null;
     if (signal.aborted) return null;
 
@@ -172,7 +173,7 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
     const ancestors = await this.#tree.getAncestors(tip.hash, this.#consensus.ancestryDepth);
     // A timestamp never below the parent's, whatever the local clock says; the engine judges the rest.
     const timestamp = Math.max(now, tip.header.timestamp);
-    const unsealed = buildBlock({ parent: tip.header, transactions, timestamp });
+    const unsealed = buildBlock({ parent: tip.header, transactions, ids, timestamp });
     const prepared = this.#consensus.prepareHeader(unsealed.header, ancestors, this.#key.publicKey, now);
     if (prepared === null) return null;
 

@@ -276,6 +276,12 @@ export interface BuildBlockInput {
   /** The parent header, or `null` for a genesis block. */
   readonly parent: BlockHeader | null;
   readonly transactions: readonly Transaction[];
+  /**
+   * The transactions' ids, when the caller already has them (a mempool computed them on admission): saves hashing
+   * every header again. Trusted as given: a wrong id makes a Merkle root that does not match the transactions, and
+   * any Block Tree refuses such a block.
+   */
+  readonly ids?: readonly Uint8Array[];
   readonly timestamp: number;
   readonly difficulty?: bigint;
   readonly nonces?: readonly bigint[];
@@ -292,7 +298,16 @@ export function buildBlock(input: BuildBlockInput, provider: CryptoProvider = ge
     throw new InvalidArgumentError(`input.transactions: expected array, got ${describe(input.transactions)}`);
   }
   if (input.parent !== null) assertBlockHeader(input.parent);
-  const ids = input.transactions.map((tx) => transactionId(tx, provider));
+  let ids: readonly Uint8Array[];
+  if (input.ids === undefined) {
+    ids = input.transactions.map((tx) => transactionId(tx, provider));
+  } else {
+    // Each id's length is checked by merkleRoot.
+    if (!Array.isArray(input.ids) || input.ids.length !== input.transactions.length) {
+      throw new InvalidArgumentError(`input.ids: expected one id per transaction (${input.transactions.length}), got ${describe(input.ids)}`);
+    }
+    ids = input.ids;
+  }
   const header: BlockHeader = {
     height: input.parent === null ? 0 : input.parent.height + 1,
     timestamp: input.timestamp,

@@ -6,7 +6,15 @@ import { InvalidArgumentError, InvalidTextEncodingError } from './errors.js';
  */
 
 const HEX_DIGITS = '0123456789abcdef';
-const HEX_TABLE: readonly string[] = Array.from({ length: 256 }, (_, i) => HEX_DIGITS[i >> 4]! + HEX_DIGITS[i & 15]!);
+/** Character codes of the two hex digits of each byte value, at 2 * byte and 2 * byte + 1. */
+const HEX_CODES = new Uint16Array(512);
+for (let i = 0; i < 256; i++) {
+  HEX_CODES[2 * i] = HEX_DIGITS.charCodeAt(i >> 4);
+  HEX_CODES[2 * i + 1] = HEX_DIGITS.charCodeAt(i & 15);
+}
+/** Characters turned into one string per `String.fromCharCode` call: well under any engine's argument limit. */
+const HEX_CHUNK_CHARS = 4096;
+const hexScratch = new Uint16Array(HEX_CHUNK_CHARS);
 
 /** Throws InvalidArgumentError unless `value` is a Uint8Array (of `length` bytes, when given). */
 export function assertBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
@@ -44,8 +52,20 @@ export function describe(value: unknown): string {
 /** Lower-case hex of `bytes`. @throws InvalidArgumentError unless `bytes` is a Uint8Array. */
 export function toHex(bytes: Uint8Array): string {
   assertBytes(bytes, 'bytes');
+  // Built from character codes in one call per chunk, so the result is a flat string. Appending two digits at a
+  // time would make a rope of 32 pieces for an id, and every Map or Set lookup with such a key has to flatten it
+  // first: ids are used as keys everywhere (mempool, block tree, verifier).
   let out = '';
-  for (let i = 0; i < bytes.length; i++) out += HEX_TABLE[bytes[i]!]!;
+  for (let start = 0; start < bytes.length; start += HEX_CHUNK_CHARS / 2) {
+    const end = Math.min(bytes.length, start + HEX_CHUNK_CHARS / 2);
+    for (let i = start; i < end; i++) {
+      const v = 2 * bytes[i]!;
+      hexScratch[2 * (i - start)] = HEX_CODES[v]!;
+      hexScratch[2 * (i - start) + 1] = HEX_CODES[v + 1]!;
+    }
+    const chunk = String.fromCharCode.apply(null, hexScratch.subarray(0, 2 * (end - start)) as unknown as number[]);
+    out = start === 0 ? chunk : out + chunk;
+  }
   return out;
 }
 

@@ -23,6 +23,8 @@ import { chainSpecOf, createConsensus, type ChainSpec, type Consensus } from '@s
 import { BlockProducer, BlockTree, Mempool } from '@safechain/chain';
 import { createRetentionFilter, type ChainStore, type RetentionFilter } from '@safechain/storage';
 import { openStore } from './stores.js';
+import { createNetwork, type Network } from '@safechain/p2p';
+import { createLedgerAdapter } from './ledger-adapter.js';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from './config.js';
 import { loadGenesis, loadNodeKey, resolveIn } from './data-dir.js';
@@ -99,6 +101,7 @@ export class SafechainNode implements NodeService {
   readonly producer: BlockProducer | null;
   readonly ingest: FileIngest | null;
   readonly retention: RetentionFilter;
+  readonly network: Network | null;
   readonly #known: KnownValidTransactions;
   readonly #sequence: SequenceLease;
   readonly #started = Date.now();
@@ -108,6 +111,13 @@ export class SafechainNode implements NodeService {
   #ready = false;
   #stopping: Promise<void> | undefined;
   #ingestCounts = { files: 0, rejected: 0 };
+  /** Signed transactions waiting for the next group commit (see `#commit`). */
+  readonly #commitQueue: {
+    readonly txs: readonly Transaction[];
+    readonly resolve: (ids: readonly Uint8Array[]) => void;
+    readonly reject: (error: unknown) => void;
+  }[] = [];
+  #committing = false;
   #lastBlockAt = 0;
 
   private constructor(parts: {
@@ -155,6 +165,31 @@ export class SafechainNode implements NodeService {
         })
       : null;
     this.ingest = this.config.ingest.enabled ? this.#createIngest() : null;
+    this.network = this.config.network.enabled ? this.#createNetwork() : null;
+  }
+
+  #createNetwork(): Network {
+    const n = this.config.network;
+    const adapter = createLedgerAdapter({
+      tree: this.tree,
+      mempool: this.mempool,
+      known: this.#known,
+      verify: (txs) => this.pool.verifyTransactions(txs),
+    });
+    const network = createNetwork(
+      {
+        key: this.key,
+        chainId: this.chainId,
+        listen: { host: n.host, port: n.port },
+        seeds: n.seeds,
+        maxOutbound: n.maxOutbound,
+        ...(n.allow.length > 0 ? { allow: [...n.allow, this.key.id] } : {}),
+      },
+      adapter,
+    );
+    if (n.allow.length === 0) this.log.warn('network open to every node of this chain: list members in network.allow');
+    network.on('adapter:failed', (e) => this.log.warn('network adapter call failed', { ...e }));
+    return network;
   }
 
   /**
@@ -170,6 +205,7 @@ export class SafechainNode implements NodeService {
     const consensus = createConsensus(spec);
     const store = await openStore(config, options.dataDir);
     let pool: ProcessingPool | undefined;
+    let node: SafechainNode | undefined;
     try {
       const archive = config.type === 'full' || config.type === 'archive';
       const retention = createRetentionFilter(
@@ -196,10 +232,12 @@ export class SafechainNode implements NodeService {
       // not verify again.
       const mempool = await Mempool.open({ store, maxCount: config.mempool.maxCount, maxBytes: config.mempool.maxBytes, chain: tree, verifyTransactions: false });
       const sequence = await SequenceLease.open(store);
-      const node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, sequence, log });
+      node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, sequence, log });
       await node.#startModules();
       return node;
     } catch (error) {
+      // Modules started before the failure (producer, API, timers) would keep the process alive on a closed store.
+      if (node !== undefined) await node.stop().catch(() => undefined);
       await pool?.stop().catch(() => undefined);
       await store.close().catch(() => undefined);
       throw error;
@@ -218,6 +256,12 @@ export class SafechainNode implements NodeService {
       const address = await this.#api.listen({ host: this.config.api.host, port: this.config.api.port });
       this.#apiUrl = address;
     }
+    if (this.network !== null) {
+      await this.network.start();
+      this.producer?.on('block:produced', ({ block }) => {
+        if (this.network?.status().state === 'running') this.network.broadcastBlock(block);
+      });
+    }
     this.#ready = true;
     this.producer?.start();
     if (this.ingest !== null) await this.ingest.start();
@@ -231,6 +275,16 @@ export class SafechainNode implements NodeService {
     m.gauge('safechain_store_bytes', 'Bytes the store occupies on disk', () => this.store.sizeBytes());
     m.gauge('safechain_orphan_blocks', 'Blocks held until their parent arrives', () => this.tree.orphanCount);
     m.gauge('safechain_uptime_seconds', 'Seconds since the node started', () => Math.round((Date.now() - this.#started) / 1000));
+    if (this.network !== null) {
+      const network = this.network;
+      m.gauge('safechain_peers_connected', 'Peers connected on the local network', () => network.status().counts.connected);
+      m.gauge('safechain_peers_known', 'Peers known online on the local network', () => network.status().counts.online);
+      m.gauge('safechain_network_bytes_in', 'Bytes received from peers', () => network.status().bytes.in);
+      m.gauge('safechain_network_bytes_out', 'Bytes sent to peers', () => network.status().bytes.out);
+      m.gauge('safechain_network_drops', 'Peer messages dropped (all reasons; see /v1/status for each)', () =>
+        Object.values(network.status().drops).reduce((a, b) => a + b, 0),
+      );
+    }
     this.tree.on('tip:changed', (e) => {
       m.inc('safechain_blocks_committed_total', 'Blocks that joined the canonical chain');
       m.inc('safechain_transactions_committed_total', 'Transactions that joined the canonical chain', e.included.length);
@@ -255,7 +309,7 @@ export class SafechainNode implements NodeService {
     const sink: IngestSink = {
       sign: async (records: readonly IngestRecord[]) => this.#sign(records.map((r) => ({ ...r }))),
       commit: async (txs: readonly Transaction[]) => {
-        await this.#commit(txs);
+        await this.#commitWhenRoom(txs);
       },
     };
     const ingest = new FileIngest({
@@ -305,8 +359,40 @@ export class SafechainNode implements NodeService {
     return this.pool.signRecords(drafts);
   }
 
-  /** Makes signed transactions durable in the mempool. @throws MempoolFullError, store errors */
-  async #commit(txs: readonly Transaction[]): Promise<readonly Uint8Array[]> {
+  /**
+   * Makes signed transactions durable in the mempool. Callers arriving while a commit runs, or in the same turn of
+   * the event loop, are committed together next: one store transaction and one fsync for many API batches and files.
+   * @throws MempoolFullError, RecordRejectedError, store errors
+   */
+  #commit(txs: readonly Transaction[]): Promise<readonly Uint8Array[]> {
+    return new Promise<readonly Uint8Array[]>((resolve, reject) => {
+      this.#commitQueue.push({ txs, resolve, reject });
+      if (this.#committing) return;
+      this.#committing = true;
+      setImmediate(() => void this.#drainCommits());
+    });
+  }
+
+  async #drainCommits(): Promise<void> {
+    while (this.#commitQueue.length > 0) {
+      const group = this.#commitQueue.splice(0);
+      if (group.length > 1) {
+        try {
+          const ids = await this.#commitNow(group.flatMap((g) => g.txs));
+          let at = 0;
+          for (const g of group) g.resolve(ids.slice(at, (at += g.txs.length)));
+          continue;
+        } catch {
+          // A refusal (mempool full, a malformed transaction) belongs to one caller, not to the group: each is tried
+          // alone, and what the group commit already stored comes back as duplicates, which count as held.
+        }
+      }
+      for (const g of group) await this.#commitNow(g.txs).then(g.resolve, g.reject);
+    }
+    this.#committing = false;
+  }
+
+  async #commitNow(txs: readonly Transaction[]): Promise<readonly Uint8Array[]> {
     const report = await this.mempool.add(txs);
     const ids: Uint8Array[] = [];
     for (const o of report.outcomes) {
@@ -314,8 +400,29 @@ export class SafechainNode implements NodeService {
       ids.push(o.id);
     }
     this.#known.remember(ids);
+    // Flood to the local network once durable here: a peer never holds a record this node could lose.
+    if (this.network?.status().state === 'running') this.network.broadcastTransactions(txs);
     this.metricsRegistry.inc('safechain_ingest_transactions_total', 'Transactions ingested (durable)', report.added);
     return ids;
+  }
+
+  /**
+   * The ingest's commit: a full mempool is waited out (blocks make room) instead of failing, because the ingest
+   * finishes journalled files at start, before the first block, and a refusal there would stop the node from starting.
+   * The API answers 429 instead. @throws MempoolFullError after the wait, store errors
+   */
+  async #commitWhenRoom(txs: readonly Transaction[]): Promise<void> {
+    const deadline = Date.now() + Math.max(30_000, 2 * this.config.producer.blockIntervalMs);
+    for (;;) {
+      try {
+        await this.#commit(txs);
+        return;
+      } catch (error) {
+        const full = error instanceof Error && error.name === 'MempoolFullError';
+        if (!full || this.#stopping !== undefined || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   // ---- NodeService ----
@@ -384,7 +491,7 @@ export class SafechainNode implements NodeService {
         files: this.#ingestCounts.files,
         rejected: this.#ingestCounts.rejected,
       },
-      network: null,
+      network: this.network === null ? null : networkSummary(this.network),
     };
   }
 
@@ -414,12 +521,26 @@ export class SafechainNode implements NodeService {
       await this.ingest?.stop().catch((error: unknown) => this.log.error('stopping ingest failed', { error }));
       await this.producer?.stop().catch((error: unknown) => this.log.error('stopping the producer failed', { error }));
       await this.#api?.close().catch((error: unknown) => this.log.error('stopping the API failed', { error }));
+      await this.network?.stop().catch((error: unknown) => this.log.error('stopping the network failed', { error }));
       this.mempool.close();
       await this.pool.stop().catch((error: unknown) => this.log.error('stopping workers failed', { error }));
       await this.store.close();
     })();
     return this.#stopping;
   }
+}
+
+function networkSummary(network: Network): Readonly<Record<string, unknown>> {
+  const s = network.status();
+  return {
+    listening: s.listening ?? null,
+    peers: s.peers.map((p) => ({ key: p.key, address: p.address, direction: p.direction, score: p.score })),
+    counts: s.counts,
+    messages: s.messages,
+    bytes: s.bytes,
+    drops: s.drops,
+    sync: s.sync,
+  };
 }
 
 function txView(idHex: string, tx: Transaction, withPayload: boolean, block: TxView['block']): TxView {

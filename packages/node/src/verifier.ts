@@ -36,12 +36,14 @@ export function cachedVerifier(
   verifyMany: (txs: readonly Transaction[]) => Promise<readonly boolean[]>,
   provider: CryptoProvider,
 ): TransactionVerifier {
-  return async (txs: readonly Transaction[]): Promise<readonly boolean[]> => {
+  return async (txs: readonly Transaction[], ids?: readonly Uint8Array[]): Promise<readonly boolean[]> => {
     const verdicts: boolean[] = new Array<boolean>(txs.length).fill(false);
     const rest: Transaction[] = [];
     const restIndex: number[] = [];
+    // The Block Tree hands over the ids it computed checking the block body; anyone else gets them computed here.
+    const given = ids !== undefined && ids.length === txs.length ? ids : undefined;
     txs.forEach((tx, i) => {
-      if (known.has(transactionId(tx, provider))) {
+      if (known.has(given?.[i] ?? transactionId(tx, provider))) {
         const p = tx.payload;
         verdicts[i] = p === undefined || (p.length === tx.header.payloadSize && equalBytes(provider.sha256(p), tx.header.payloadHash));
       } else {

@@ -74,6 +74,27 @@ describe('a configuration the full node app refuses', () => {
   }
 });
 
+describe('a start that fails after the API is up', () => {
+  let root = '';
+  beforeAll(async () => {
+    root = await tempDir('bad-start');
+  });
+  afterAll(async () => {
+    await killChildren();
+    await removeDir(root);
+  });
+
+  it('ends the process with an error instead of leaving a half-started node running', async () => {
+    const data = await newDataDir(root, 'node');
+    // processed/ cannot be created (its parent is a file): the ingest fails to start after the API listens.
+    await writeConfig(data, { type: 'full', ingest: { processed: 'genesis.json/processed' }, producer: { blockIntervalMs: 100 }, processing: { workers: 1 } });
+    const r = await runAppToExit(['--data', data, '--api', '127.0.0.1:0'], { timeoutMs: 40_000 });
+    expect(r.code, r.stderr.slice(-2000)).not.toBe(0);
+    expect(r.stderr).toContain('genesis.json');
+    expect(r.stderr).not.toContain('StoreClosedError');
+  });
+});
+
 describe('bad requests, oversized files and a full mempool', () => {
   const MAX_BODY = 64 * 1024;
   const MAX_FILE = 1024;
@@ -131,6 +152,11 @@ describe('bad requests, oversized files and a full mempool', () => {
     expect(badLine.body['message']).toContain('line 2');
     expectErrorBody(await post('/v1/records/batch', '\n\n', 'application/x-ndjson'), 400, 'empty-body');
     expectErrorBody(await http(`${url}/v1/records`, { method: 'POST' }), 400, 'empty-body');
+    // Metadata headers are percent-encoded UTF-8; a broken escape is the client's error, not the node's.
+    const raw = (headers: Record<string, string>): Promise<HttpResult> =>
+      http(`${url}/v1/records`, { method: 'POST', body: 'r', headers: { 'content-type': 'text/plain', ...headers } });
+    expectErrorBody(await raw({ 'x-safechain-trace-codes': 'LOT-1,%E0%A4%A' }), 400, 'invalid-header');
+    expectErrorBody(await raw({ 'x-safechain-source': 'press%zz' }), 400, 'invalid-header');
     expectErrorBody(await getJson(`${url}/v1/transactions/not-a-hash`), 400, 'invalid-transaction-id');
     expectErrorBody(await getJson(`${url}/v1/blocks/zz`), 400, 'invalid-block-hash');
     // A refused batch is refused whole: nothing of it entered the mempool.
@@ -162,7 +188,11 @@ describe('bad requests, oversized files and a full mempool', () => {
     );
     expect((JSON.parse(receipt) as { transactions: string[] }).transactions).toHaveLength(1);
     expect(await readdir(inbox)).toEqual([]);
-    const s = await status(node!.url);
+    // The counters follow the events, a moment after the files moved.
+    const s = await waitFor('the ingest counters', async () => {
+      const v = await status(node!.url);
+      return v.ingest.files + v.ingest.rejected >= 2 ? v : undefined;
+    });
     expect(s.ingest.rejected).toBe(1);
     expect(s.ingest.files).toBe(1);
   });

@@ -2,7 +2,7 @@
  * The `safechain` command line against a real node on SQLite: init, start, file ingest, proof, verify, db check.
  * Every process is a real child; every wait is bounded.
  */
-import { cp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64, sha256, toBase64, toHex, verifyProof, type ProofBundle } from '@safechain/core';
@@ -21,7 +21,8 @@ import {
   type NodeProcess,
   type TxView,
 } from './helpers/node-process.js';
-import { withDatabase } from './helpers/sqlite-file.js';
+import { initDataDir } from '../src/data-dir.js';
+import { withDatabase, type SqliteDatabase } from './helpers/sqlite-file.js';
 
 const BLOCK_INTERVAL_MS = 300;
 
@@ -55,6 +56,15 @@ describe('safechain init', () => {
     expect(second.stdout).toContain(`chain    ${chainId!} (existing)`);
     expect(await Promise.all(files.map((f) => readFile(join(data, f), 'utf8')))).toEqual(before);
     expect((await stat(join(data, 'node.key'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('safechain start refuses a node key others can read, with the chmod that fixes it', async () => {
+    const data = join(root, 'open-key');
+    await initDataDir({ dataDir: data, type: 'full', consensus: 'single' });
+    await chmod(join(data, 'node.key'), 0o644);
+    const r = await runCli(['start', '--data', data, '--api', '127.0.0.1:0']);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`chmod 600 ${join(data, 'node.key')}`);
   });
 
   it('safechain start on a folder without config.json exits 2 naming the file and the fix', async () => {
@@ -175,6 +185,26 @@ describe('a full node on SQLite: file ingest, proof, verify, db check', () => {
     expect(r2.stderr).toContain('not a safechain proof bundle');
   });
 
+  it('safechain ingest sends files as records with their names as source; safechain status prints the status', async () => {
+    const file = join(root, 'Prüfbericht 7%.csv');
+    await writeFile(file, 'part,force\n1,81.4\n');
+    const r = await runCli(['ingest', file, '--api', node!.url, '--content-type', 'text/csv', '--trace-code', 'LOT 1', '--trace-code', 'SN,42']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = /^([0-9a-f]{64}) {2}/.exec(r.stdout)?.[1];
+    expect(id, r.stdout).toBeDefined();
+    const tx = await waitCommitted(node!.url, id!);
+    expect(tx.source).toBe('Prüfbericht 7%.csv');
+    expect(tx.traceCodes).toEqual(['LOT 1', 'SN,42']);
+    expect(tx.contentType).toBe('text/csv');
+
+    const st = await runCli(['status', '--api', node!.url]);
+    expect(st.code, st.stderr).toBe(0);
+    const view = JSON.parse(st.stdout) as { type: string; height: number; ingest: { files: number } };
+    expect(view.type).toBe('full');
+    expect(view.height).toBeGreaterThanOrEqual(tx.block!.height);
+    expect(view.ingest.files).toBe(1);
+  });
+
   it('SIGTERM stops safechain start with exit 0; db check then passes with a summary', async () => {
     const exit = await node!.stop();
     expect(exit, node!.output().slice(-2000)).toEqual({ code: 0, signal: null });
@@ -186,7 +216,7 @@ describe('a full node on SQLite: file ingest, proof, verify, db check', () => {
   });
 
   /** A copy of the stopped node's folder with one stored byte changed by `damage`. */
-  async function damagedCopy(name: string, damage: (db: import('better-sqlite3').Database, seq: number) => void): Promise<string> {
+  async function damagedCopy(name: string, damage: (db: SqliteDatabase, seq: number) => void): Promise<string> {
     const copy = join(root, name);
     await cp(data, copy, { recursive: true });
     withDatabase(copy, (db) => {
@@ -199,7 +229,7 @@ describe('a full node on SQLite: file ingest, proof, verify, db check', () => {
     return copy;
   }
 
-  const txRow = (db: import('better-sqlite3').Database, seq: number): { pos: number; id: Buffer; body: Buffer } =>
+  const txRow = (db: SqliteDatabase, seq: number): { pos: number; id: Buffer; body: Buffer } =>
     db.prepare('SELECT pos, id, body FROM txs WHERE pos >= ? AND pos < ? ORDER BY pos LIMIT 1').get(seq * 2 ** 22, (seq + 1) * 2 ** 22) as {
       pos: number;
       id: Buffer;

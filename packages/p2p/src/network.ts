@@ -196,6 +196,8 @@ export class Network extends Emitter<NetworkEvents> {
   #local: LocalIdentity;
   #timer: NodeJS.Timeout | undefined;
   #lastTick = 0;
+  /** Last time a maintenance tick came late (the event loop was blocked). */
+  #lagAt = 0;
   #lastExchange = 0;
   #lastTipPoll = 0;
   #lastPing = new WeakMap<Peer, number>();
@@ -251,6 +253,7 @@ export class Network extends Emitter<NetworkEvents> {
       maxMessageBytes: resolved.maxMessageBytes,
       maxQueued: resolved.maxRelayQueue,
       flushIntervalMs: resolved.txFlushIntervalMs,
+      maxBufferedBytes: resolved.maxBufferedBytes,
       peers: () => this.#peers.values(),
       drop: (reason, count) => increment(this.#drops, reason, count),
     });
@@ -609,9 +612,14 @@ export class Network extends Emitter<NetworkEvents> {
     const elapsed = now - this.#lastTick;
     this.#lastTick = now;
     const o = this.#options;
+    // When this tick comes late, the event loop itself was busy (a large batch verified, a long GC): frames, pongs
+    // included, may wait unread in the sockets. Silence is judged only once the loop has run smoothly for a full
+    // ping interval since, so every peer had a ping answered and read in that time.
+    if (elapsed > 2 * o.maintenanceIntervalMs + 50) this.#lagAt = now;
+    const judgeSilence = now - this.#lagAt >= o.pingIntervalMs;
     for (const peer of [...this.#peers.values()]) {
       peer.score.recover(elapsed);
-      if (now - peer.lastReceivedAt > o.idleTimeoutMs) {
+      if (judgeSilence && now - peer.lastReceivedAt > o.idleTimeoutMs) {
         peer.close(CloseCode.idleTimeout, `silent for ${now - peer.lastReceivedAt} ms`);
         continue;
       }

@@ -82,6 +82,7 @@ interface PendingRequest {
 }
 
 const CLOSE_GRACE_MS = 2_000;
+const MAX_EXPIRED_IDS = 64;
 const RESPONSE_TYPES = new Set<string>(Object.values(RESPONSE_TYPE));
 
 function toBytes(data: WebSocket.RawData): Uint8Array {
@@ -131,6 +132,8 @@ export class Peer {
   readonly #messages: TokenBucket;
   readonly #bytes: TokenBucket;
   readonly #requests = new Map<number, PendingRequest>();
+  /** Ids of requests that timed out: a late response to one is not unsolicited. */
+  readonly #expired = new Set<number>();
   #nextRequestId = 1;
   #inboundRequests = 0;
   #handshakeTimer: NodeJS.Timeout | undefined;
@@ -352,7 +355,10 @@ export class Peer {
   #onResponse(message: ResponseMessage): void {
     const pending = this.#requests.get(message.id);
     if (pending === undefined) {
-      this.#handler.offence(this, 'unsolicited', `${message.type} for unknown request ${message.id}`);
+      // A late answer to a request that timed out (already penalised as a timeout) is dropped without more blame.
+      if (!this.#expired.delete(message.id)) {
+        this.#handler.offence(this, 'unsolicited', `${message.type} for unknown request ${message.id}`);
+      }
       return;
     }
     this.#requests.delete(message.id);
@@ -435,6 +441,8 @@ export class Peer {
     });
     const timer = setTimeout(() => {
       if (this.#requests.delete(id)) {
+        this.#expired.add(id);
+        if (this.#expired.size > MAX_EXPIRED_IDS) this.#expired.delete(this.#expired.values().next().value!);
         this.#handler.offence(this, 'timeout', `${message.type} unanswered after ${this.#limits.requestTimeoutMs} ms`);
         reject(new RequestTimeoutError(`${message.type} unanswered after ${this.#limits.requestTimeoutMs} ms`));
       }

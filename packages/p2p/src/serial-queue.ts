@@ -1,8 +1,13 @@
 /**
  * Runs asynchronous tasks one at a time, in order, with a bounded backlog: the network hands blocks and
  * transactions to the ledger adapter through it, so the adapter never sees two at once and a flood of messages
- * cannot pile up unbounded work.
+ * cannot pile up unbounded work. Between two tasks the event loop gets a turn at I/O, so a backlog of verification
+ * work never starves the sockets (keep-alives keep flowing while a burst is verified).
  */
+
+function yieldToIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 export class SerialQueue {
   readonly capacity: number;
   #pending = 0;
@@ -27,6 +32,7 @@ export class SerialQueue {
     this.#pending++;
     this.#tail = this.#tail.then(async () => {
       try {
+        await yieldToIo();
         await task();
       } catch (error) {
         onError(error);
@@ -47,6 +53,7 @@ export class SerialQueue {
       this.#pending++;
       this.#tail = this.#tail.then(async () => {
         try {
+          await yieldToIo();
           resolve(await task());
         } catch (error) {
           reject(error);

@@ -5,8 +5,8 @@
  * - `txs.pos` packs the block's row number and the transaction's position: `seq * 2^22 + index` (a block holds at
  *   most 2^22 transactions). A block's transactions are one contiguous range of the table's primary key, read in
  *   order with one range scan, and appended at the end of the B-tree when written.
- * - The transaction index covers every stored block, forks included. `getTransaction` joins it with `canonical`, so
- *   a reorg rewrites only the few `canonical` rows above the fork point, never the index.
+ * - The transaction index covers every stored block, forks included. `getTransaction` keeps the row whose block is
+ *   canonical at its height, so a reorg rewrites only the few `canonical` rows above the fork point, never the index.
  * - `crc` columns hold CRC-32C of the row's bytes: SQLite checks its own structure, not the bytes of a BLOB, and a
  *   flipped bit in a payload must surface as StoreCorruptError, not as a record that no longer verifies.
  */
@@ -59,9 +59,10 @@ export const TABLES = ['schema_version', 'blocks', 'txs', 'canonical', 'pending'
 const BLOCK_COLUMNS = 'seq, hash, height, total_work, header, tx_count, crc';
 
 /**
- * Every statement the store prepares. The lookups by block hash, canonical height and transaction id each resolve
- * through a unique index or the integer primary key: a few B-tree probes whatever the size (the tests check the
- * query plans).
+ * Every statement the store prepares. The lookups by block hash and transaction id each resolve through an index,
+ * the others through the integer primary key: a few B-tree probes whatever the size (the tests check the query
+ * plans). Which block is canonical at a height, and each block's height, the store also keeps in memory (16 bytes
+ * per block), so a transaction lookup is one indexed read and the canonical check costs nothing.
  */
 export const STATEMENTS = {
   insertBlock: 'INSERT INTO blocks (hash, height, total_work, header, tx_count, crc) VALUES (?, ?, ?, ?, ?, ?)',
@@ -70,16 +71,14 @@ export const STATEMENTS = {
   seqByHash: 'SELECT seq FROM blocks WHERE hash = ?',
   blockByHash: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE hash = ?`,
   txRange: 'SELECT pos, id, body, crc FROM txs WHERE pos >= ? AND pos < ? ORDER BY pos',
-  txById: `SELECT t.pos AS pos, t.id AS id, t.body AS body, t.crc AS crc, b.hash AS hash, b.height AS height
-    FROM txs t JOIN blocks b ON b.seq = (t.pos >> ${POSITION_BITS}) JOIN canonical c ON c.height = b.height AND c.block = b.seq
-    WHERE t.id = ? LIMIT 1`,
+  txById: 'SELECT pos, id, body, crc FROM txs WHERE id = ?',
+  hashBySeq: 'SELECT hash FROM blocks WHERE seq = ?',
+  blockHeights: 'SELECT seq, height FROM blocks',
+  canonicalAll: 'SELECT height, block FROM canonical ORDER BY height',
   infosFirst: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE height >= ? ORDER BY height, hash LIMIT ?`,
   infosNext: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE (height, hash) > (?, ?) ORDER BY height, hash LIMIT ?`,
   deleteCanonicalFrom: 'DELETE FROM canonical WHERE height >= ?',
   insertCanonical: 'INSERT INTO canonical (height, block) VALUES (?, ?)',
-  canonicalTop: 'SELECT max(height) FROM canonical',
-  canonicalHash: 'SELECT b.hash FROM canonical c JOIN blocks b ON b.seq = c.block WHERE c.height = ?',
-  tip: 'SELECT c.height AS height, b.hash AS hash FROM canonical c JOIN blocks b ON b.seq = c.block WHERE c.height = (SELECT max(height) FROM canonical)',
   upsertPending:
     'INSERT INTO pending (id, body, crc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, crc = excluded.crc',
   deletePending: 'DELETE FROM pending WHERE id = ?',

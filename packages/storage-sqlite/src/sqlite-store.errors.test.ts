@@ -169,7 +169,7 @@ describe('SqliteStore query plans', () => {
   it('answers every lookup through an index or the primary key, never a table scan', () => {
     const db = new Database(':memory:');
     db.exec(CREATE_SCHEMA);
-    const lookups = ['heightByHash', 'seqByHash', 'blockByHash', 'txRange', 'txById', 'infosFirst', 'infosNext', 'canonicalHash', 'canonicalTop', 'tip', 'pendingPage', 'meta'] as const;
+    const lookups = ['heightByHash', 'seqByHash', 'blockByHash', 'hashBySeq', 'txRange', 'txById', 'infosFirst', 'infosNext', 'pendingPage', 'meta'] as const;
     for (const name of lookups) {
       const sql = STATEMENTS[name];
       const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 1);

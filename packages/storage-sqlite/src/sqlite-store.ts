@@ -73,11 +73,6 @@ interface TxRow {
   crc: number;
 }
 
-interface FoundTxRow extends TxRow {
-  hash: Buffer;
-  height: number;
-}
-
 interface PendingRow {
   seq: number;
   id: Buffer;
@@ -103,9 +98,9 @@ function workToBytes(work: bigint): Uint8Array {
   return out;
 }
 
-function workFromBytes(raw: Uint8Array, where: string): bigint {
+function workFromBytes(raw: Uint8Array, where: () => string): bigint {
   if (raw.length > MAX_WORK_BYTES || (raw.length > 0 && raw[0] === 0)) {
-    throw new StoreCorruptError(`${where}: total work is not a minimal integer of at most ${MAX_WORK_BYTES} bytes`);
+    throw new StoreCorruptError(`${where()}: total work is not a minimal integer of at most ${MAX_WORK_BYTES} bytes`);
   }
   let work = 0n;
   for (const b of raw) work = (work << 8n) | BigInt(b);
@@ -120,11 +115,13 @@ function rowCrc(id: Uint8Array, body: Uint8Array): number {
   return crc32cUpdate(crc32c(id), body);
 }
 
-function decodeOr<T>(where: string, decode: () => T): T {
+/** Runs a decoder over stored bytes; `where` names them in the error, built only when one is thrown. */
+function decodeOr<T>(where: string | (() => string), decode: () => T): T {
   try {
     return decode();
   } catch (error) {
-    throw new StoreCorruptError(`${where}: stored bytes do not decode: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    const place = typeof where === 'string' ? where : where();
+    throw new StoreCorruptError(`${place}: stored bytes do not decode: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
 }
 
@@ -161,10 +158,13 @@ export class SqliteStore implements ChainStore {
   readonly #db: Database.Database;
   readonly #maxBytes: number | undefined;
   readonly #pageSize: number;
-  #canonicalLength: number;
+  /** Block row number at each canonical height: a mirror of the `canonical` table. */
+  readonly #canonical: number[] = [];
+  /** Height of each block row number (`blocks.seq`): a mirror of `blocks.height`. */
+  #seqHeight = new Float64Array(1024).fill(-1);
   #closed = false;
   readonly #s: ReturnType<typeof prepare>;
-  readonly #write: (encoded: EncodedCommit, plan: CommitPlan) => void;
+  readonly #write: (encoded: EncodedCommit, plan: CommitPlan) => number[];
 
   private constructor(path: string, db: Database.Database, maxBytes: number | undefined) {
     this.path = path;
@@ -172,8 +172,27 @@ export class SqliteStore implements ChainStore {
     this.#maxBytes = maxBytes;
     this.#pageSize = db.pragma('page_size', { simple: true }) as number;
     this.#s = prepare(db);
-    this.#canonicalLength = this.#readCanonicalLength();
+    for (const row of this.#s.blockHeights.iterate() as IterableIterator<{ seq: number; height: number }>) this.#setHeight(row.seq, row.height);
+    for (const row of this.#s.canonicalAll.iterate() as IterableIterator<{ height: number; block: number }>) {
+      if (row.height !== this.#canonical.length || this.#height(row.block) !== row.height) {
+        throw new StoreCorruptError(`${path}: canonical entry at height ${row.height} does not fit the chain below it`);
+      }
+      this.#canonical.push(row.block);
+    }
     this.#write = db.transaction((encoded: EncodedCommit, plan: CommitPlan) => this.#apply(encoded, plan));
+  }
+
+  #setHeight(seq: number, height: number): void {
+    if (seq >= this.#seqHeight.length) {
+      const grown = new Float64Array(Math.max(seq + 1, this.#seqHeight.length * 2)).fill(-1);
+      grown.set(this.#seqHeight);
+      this.#seqHeight = grown;
+    }
+    this.#seqHeight[seq] = height;
+  }
+
+  #height(seq: number): number {
+    return this.#seqHeight[seq] ?? -1;
   }
 
   /**
@@ -225,11 +244,6 @@ export class SqliteStore implements ChainStore {
     if (this.#closed) throw new StoreClosedError(`sqlite store ${this.path} is closed`);
   }
 
-  #readCanonicalLength(): number {
-    const top = this.#s.canonicalTop.get() as number | null | undefined;
-    return top === null || top === undefined ? 0 : top + 1;
-  }
-
   #usedBytes(): number {
     const pages = this.#db.pragma('page_count', { simple: true }) as number;
     const free = this.#db.pragma('freelist_count', { simple: true }) as number;
@@ -244,7 +258,7 @@ export class SqliteStore implements ChainStore {
   async commit(commit: Commit): Promise<void> {
     this.#check();
     const plan = planCommit(commit, {
-      canonicalLength: this.#canonicalLength,
+      canonicalLength: this.#canonical.length,
       storedHeight: (hash) => this.#s.heightByHash.get(hash) as number | undefined,
     });
     if (plan.empty) return;
@@ -253,18 +267,28 @@ export class SqliteStore implements ChainStore {
     if (this.#maxBytes !== undefined && this.#usedBytes() + encoded.bytes > this.#maxBytes) {
       throw new StoreFullError(`commit of about ${encoded.bytes} bytes would exceed the limit of ${this.#maxBytes} bytes (${this.#usedBytes()} used)`);
     }
+    let seqs: number[];
     try {
-      this.#write(encoded, plan);
+      seqs = this.#write(encoded, plan);
     } catch (error) {
       throw fromSqliteError(error, 'commit');
     }
-    if (plan.canonical !== undefined) this.#canonicalLength = plan.canonical.fromHeight + plan.canonical.hashes.length;
+    // Committed: bring the in-memory mirrors up to date (nothing here can fail).
+    encoded.blocks.forEach((b, i) => this.#setHeight(seqs[i]!, b.height));
+    if (plan.canonical !== undefined) {
+      const { fromHeight, hashes } = plan.canonical;
+      this.#canonical.length = fromHeight;
+      for (let i = 0; i < hashes.length; i++) this.#canonical.push(seqs[encoded.blocks.length + i]!);
+    }
   }
 
-  #apply(encoded: EncodedCommit, plan: CommitPlan): void {
+  /** Writes inside the SQLite transaction; returns the row numbers of the new blocks, then of the canonical ones. */
+  #apply(encoded: EncodedCommit, plan: CommitPlan): number[] {
     const s = this.#s;
+    const seqs: number[] = [];
     for (const b of encoded.blocks) {
       const seq = Number(s.insertBlock.run(b.hash, b.height, b.work, b.header, b.txCount, blockCrc(b.hash, b.work, b.header)).lastInsertRowid);
+      seqs.push(seq);
       const base = seq * POSITION_SPAN;
       for (let i = 0; i < b.txCount; i++) {
         const id = b.ids[i]!;
@@ -275,11 +299,16 @@ export class SqliteStore implements ChainStore {
     if (plan.canonical !== undefined) {
       const { fromHeight, hashes } = plan.canonical;
       s.deleteCanonicalFrom.run(fromHeight);
-      hashes.forEach((hash, i) => s.insertCanonical.run(fromHeight + i, s.seqByHash.get(hash) as number));
+      hashes.forEach((hash, i) => {
+        const seq = s.seqByHash.get(hash) as number;
+        s.insertCanonical.run(fromHeight + i, seq);
+        seqs.push(seq);
+      });
     }
     for (const p of encoded.pendingAdd) s.upsertPending.run(p.id, p.body, rowCrc(p.id, p.body));
     for (const id of plan.pendingRemove) s.deletePending.run(id);
     for (const [key, value] of plan.meta) s.upsertMeta.run(key, value, crc32c(value));
+    return seqs;
   }
 
   #blockRow(hash: Uint8Array): BlockRow | undefined {
@@ -287,11 +316,11 @@ export class SqliteStore implements ChainStore {
   }
 
   #info(row: BlockRow): StoredBlockInfo {
-    const where = `block ${toHex(row.hash)}`;
-    if (row.crc !== blockCrc(row.hash, row.total_work, row.header)) throw new StoreCorruptError(`${where}: checksum mismatch`);
+    const where = (): string => `block ${toHex(row.hash)}`;
+    if (row.crc !== blockCrc(row.hash, row.total_work, row.header)) throw new StoreCorruptError(`${where()}: checksum mismatch`);
     const header = decodeOr(where, () => decodeBlockHeader(row.header));
     if (header.height !== row.height || header.txCount !== row.tx_count) {
-      throw new StoreCorruptError(`${where}: row says height ${row.height} and ${row.tx_count} transactions, the header disagrees`);
+      throw new StoreCorruptError(`${where()}: row says height ${row.height} and ${row.tx_count} transactions, the header disagrees`);
     }
     return { hash: bytes(row.hash), header, totalWork: workFromBytes(row.total_work, where) };
   }
@@ -328,7 +357,7 @@ export class SqliteStore implements ChainStore {
     const row = this.#blockRow(hash);
     if (row === undefined) return undefined;
     const { header } = this.#info(row);
-    const data: Transaction[] = this.#txRows(row).map((r, i) => decodeOr(`block ${toHex(row.hash)} transaction ${i}`, () => decodeTransaction(r.body)));
+    const data: Transaction[] = this.#txRows(row).map((r, i) => decodeOr(() => `block ${toHex(row.hash)} transaction ${i}`, () => decodeTransaction(r.body)));
     return { header, data };
   }
 
@@ -353,28 +382,39 @@ export class SqliteStore implements ChainStore {
     }
   }
 
+  #hashOf(seq: number): Uint8Array {
+    const hash = this.#s.hashBySeq.get(seq) as Buffer | undefined;
+    if (hash === undefined) throw new StoreCorruptError(`${this.path}: block row ${seq} is missing`);
+    return bytes(hash);
+  }
+
   async getCanonicalHash(height: number): Promise<Uint8Array | undefined> {
     this.#check();
-    if (!Number.isSafeInteger(height) || height < 0) return undefined;
-    const hash = this.#s.canonicalHash.get(height) as Buffer | undefined;
-    return hash === undefined ? undefined : bytes(hash);
+    const seq = this.#canonical[height];
+    return seq === undefined ? undefined : this.#hashOf(seq);
   }
 
   async getTip(): Promise<CanonicalTip | undefined> {
     this.#check();
-    const row = this.#s.tip.get() as { height: number; hash: Buffer } | undefined;
-    return row === undefined ? undefined : { hash: bytes(row.hash), height: row.height };
+    const height = this.#canonical.length - 1;
+    return height < 0 ? undefined : { hash: this.#hashOf(this.#canonical[height]!), height };
   }
 
   /** @throws StoreClosedError; StoreCorruptError when the stored row is damaged. */
   async getTransaction(id: Uint8Array): Promise<StoredTransaction | undefined> {
     this.#check();
-    const row = this.#s.txById.get(id) as FoundTxRow | undefined;
-    if (row === undefined) return undefined;
-    const where = `transaction ${toHex(id)}`;
-    if (row.crc !== rowCrc(row.id, row.body) || !equalBytes(row.id, id)) throw new StoreCorruptError(`${where}: checksum or index mismatch`);
-    const transaction = decodeOr(where, () => decodeTransaction(row.body));
-    return { id: bytes(row.id), blockHash: bytes(row.hash), height: row.height, index: row.pos % POSITION_SPAN, transaction };
+    // Every stored occurrence of the id (a fork block may hold it too); the one in a canonical block counts.
+    for (const row of this.#s.txById.all(id) as TxRow[]) {
+      const seq = Math.floor(row.pos / POSITION_SPAN);
+      const height = this.#height(seq);
+      if (this.#canonical[height] !== seq) continue;
+      if (row.crc !== rowCrc(row.id, row.body) || !equalBytes(row.id, id)) {
+        throw new StoreCorruptError(`transaction ${toHex(id)}: checksum or index mismatch`);
+      }
+      const transaction = decodeOr(() => `transaction ${toHex(id)}`, () => decodeTransaction(row.body));
+      return { id: bytes(row.id), blockHash: this.#hashOf(seq), height, index: row.pos % POSITION_SPAN, transaction };
+    }
+    return undefined;
   }
 
   /** @throws StoreClosedError; StoreCorruptError when a stored row is damaged. */
@@ -385,8 +425,8 @@ export class SqliteStore implements ChainStore {
       this.#check();
       const rows = this.#s.pendingPage.all(after, PAGE_ROWS) as PendingRow[];
       for (const row of rows) {
-        const where = `pending transaction ${toHex(row.id)}`;
-        if (row.crc !== rowCrc(row.id, row.body)) throw new StoreCorruptError(`${where}: checksum mismatch`);
+        const where = (): string => `pending transaction ${toHex(row.id)}`;
+        if (row.crc !== rowCrc(row.id, row.body)) throw new StoreCorruptError(`${where()}: checksum mismatch`);
         yield { id: bytes(row.id), transaction: decodeOr(where, () => decodeTransaction(row.body)) };
       }
       if (rows.length < PAGE_ROWS) return;
@@ -475,11 +515,11 @@ function prepare(db: Database.Database) {
     txById: db.prepare(q.txById),
     infosFirst: db.prepare(q.infosFirst),
     infosNext: db.prepare(q.infosNext),
+    hashBySeq: db.prepare(q.hashBySeq).pluck(),
+    blockHeights: db.prepare(q.blockHeights),
+    canonicalAll: db.prepare(q.canonicalAll),
     deleteCanonicalFrom: db.prepare(q.deleteCanonicalFrom),
     insertCanonical: db.prepare(q.insertCanonical),
-    canonicalTop: db.prepare(q.canonicalTop).pluck(),
-    canonicalHash: db.prepare(q.canonicalHash).pluck(),
-    tip: db.prepare(q.tip),
     upsertPending: db.prepare(q.upsertPending),
     deletePending: db.prepare(q.deletePending),
     pendingPage: db.prepare(q.pendingPage),

@@ -59,3 +59,16 @@ describe('crc32c', () => {
     }
   });
 });
+
+describe('crc32c on views', () => {
+  it('gives the same answer at every alignment and length of a view into a larger buffer', () => {
+    const backing = Uint8Array.from({ length: 600 }, (_, i) => (i * 131 + 7) & 0xff);
+    for (let offset = 0; offset < 9; offset++) {
+      for (const length of [0, 1, 63, 64, 65, 71, 72, 73, 200, 511]) {
+        const view = backing.subarray(offset, offset + length);
+        expect(crc32c(view)).toBe(reference(view));
+        expect(crc32c(backing, offset, offset + length)).toBe(reference(view));
+      }
+    }
+  });
+});

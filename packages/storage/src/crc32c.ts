@@ -3,8 +3,10 @@
  * LevelDB logs. Chosen over the zlib CRC-32 for its better error detection on the record lengths storage uses.
  *
  * Slicing-by-8: eight 256-entry tables let the loop consume eight bytes per step, several times faster in V8 than
- * the byte-at-a-time loop while giving the same result. It detects accidental damage only; it is not a hash that
- * resists a deliberate change (the Merkle tree and signatures are).
+ * the byte-at-a-time loop while giving the same result. On little-endian machines (all that Node runs on in
+ * practice) the aligned middle of a long input is read as 32-bit words, which about doubles the speed again. It
+ * detects accidental damage only; it is not a hash that resists a deliberate change (the Merkle tree and signatures
+ * are).
  */
 
 const POLY = 0x82f63b78;
@@ -38,6 +40,10 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
   Int32Array,
 ];
 
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Below this length the word path's setup costs more than it saves. */
+const WORDS_FROM = 64;
+
 /**
  * Continues a CRC-32C over `bytes[start, end)`. Start with `crc = 0`; `crc32cUpdate(crc32cUpdate(0, a), b)` equals
  * the CRC of `a` followed by `b`, so a record can be checksummed in parts without copying it together.
@@ -45,6 +51,24 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
 export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   let c = ~crc;
   let i = start;
+  if (LITTLE_ENDIAN && end - i >= WORDS_FROM) {
+    for (; ((bytes.byteOffset + i) & 3) !== 0; i++) c = T0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, ((end - i) >>> 3) << 1);
+    for (let w = 0; w < words.length; w += 2) {
+      const lo = c ^ words[w]!;
+      const hi = words[w + 1]!;
+      c =
+        T7[lo & 0xff]! ^
+        T6[(lo >>> 8) & 0xff]! ^
+        T5[(lo >>> 16) & 0xff]! ^
+        T4[lo >>> 24]! ^
+        T3[hi & 0xff]! ^
+        T2[(hi >>> 8) & 0xff]! ^
+        T1[(hi >>> 16) & 0xff]! ^
+        T0[hi >>> 24]!;
+    }
+    i += words.length * 4;
+  }
   for (; i + 8 <= end; i += 8) {
     const lo = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
     c =

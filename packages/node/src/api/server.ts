@@ -42,7 +42,7 @@ const MAX_META_CHARS = 4096;
 
 function hex64(value: string, what: string): string {
   const v = value.toLowerCase();
-  if (!HEX64.test(v)) throw badRequest(`invalid-${what}`, `${what} must be 64 hex characters`, `send the ${what} as 64 hex characters`);
+  if (!HEX64.test(v)) throw badRequest(`invalid-${what.replace(/ /g, '-')}`, `${what} must be 64 hex characters`, `send the ${what} as 64 hex characters`);
   return v;
 }
 
@@ -79,9 +79,29 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return s;
 }
 
+/** Metadata headers carry percent-encoded UTF-8 (header values are Latin-1), as `safechain ingest` sends them. */
+function percentDecoded(value: string, name: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw badRequest('invalid-header', `${name}: broken percent-encoding`, 'percent-encode the UTF-8 bytes (encodeURIComponent)');
+  }
+}
+
 function traceCodesFrom(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  return value.split(',').map((s) => decodeURIComponent(s.trim())).filter((s) => s !== '');
+  return value.split(',').map((s) => percentDecoded(s.trim(), 'x-safechain-trace-codes')).filter((s) => s !== '');
+}
+
+/**
+ * Canonical padded base64 to bytes, as core's `fromBase64` decodes it, at native speed: Buffer's decoder is lenient,
+ * so its result is accepted only when encoding it again gives back the exact text (that holds for canonical input
+ * alone); anything else goes to `fromBase64`, which throws the precise error.
+ */
+function decodeBase64(text: string): Uint8Array {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.toString('base64') !== text) return fromBase64(text);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Reads one JSON record envelope: exactly one of `payload` (base64), `text`, `json`, plus optional metadata. */
@@ -101,7 +121,7 @@ function envelope(value: unknown, where: string): RecordInput {
   if (o['payload'] !== undefined) {
     if (typeof o['payload'] !== 'string') throw badRequest('invalid-envelope', `${where}: payload must be a base64 string`, 'base64 with padding');
     try {
-      payload = fromBase64(o['payload']);
+      payload = decodeBase64(o['payload']);
     } catch (error) {
       throw badRequest('invalid-envelope', `${where}: payload: ${(error as Error).message}`, 'base64 with padding, no line breaks');
     }
@@ -202,7 +222,8 @@ export async function createApiServer(service: NodeService, options: ApiOptions)
       guardReady();
       const body = request.body;
       if (!Buffer.isBuffer(body)) throw badRequest('empty-body', 'the request has no body', 'send the record bytes as the body');
-      const source = header(request, 'x-safechain-source');
+      const sourceHeader = header(request, 'x-safechain-source');
+      const source = sourceHeader === undefined ? undefined : percentDecoded(sourceHeader, 'x-safechain-source');
       const traceCodes = traceCodesFrom(header(request, 'x-safechain-trace-codes'));
       const record: RecordInput = {
         payload: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),

@@ -40,7 +40,9 @@ export function extensionOf(name: string): string {
  */
 export function globToRegExp(pattern: string): RegExp {
   if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > MAX_PATTERN_LENGTH) {
-    throw new IngestConfigError(`pattern: expected 1 to ${MAX_PATTERN_LENGTH} characters, got ${JSON.stringify(pattern)}`);
+    throw new IngestConfigError(
+      `pattern: expected 1 to ${MAX_PATTERN_LENGTH} characters, got ${JSON.stringify(pattern)}`,
+    );
   }
   let out = '';
   let braces = 0;
@@ -90,7 +92,9 @@ export function compileCriteria(criteria: IntakeCriteria = {}): CompiledCriteria
   );
   const maxFileBytes = criteria.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 0 || maxFileBytes > MAX_PAYLOAD_BYTES) {
-    throw new IngestConfigError(`maxFileBytes: expected an integer from 0 to ${MAX_PAYLOAD_BYTES}, got ${String(maxFileBytes)}`);
+    throw new IngestConfigError(
+      `maxFileBytes: expected an integer from 0 to ${MAX_PAYLOAD_BYTES}, got ${String(maxFileBytes)}`,
+    );
   }
   return {
     accepts: (name: string): boolean =>

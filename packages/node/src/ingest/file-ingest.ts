@@ -182,7 +182,9 @@ async function readComplete(path: string, look: Look): Promise<ReadResult> {
     }
     const probe = await handle.read(new Uint8Array(1), 0, 1, bytes.length);
     const after = await handle.stat();
-    if (probe.bytesRead !== 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs) return { changed: null };
+    if (probe.bytesRead !== 0 || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      return { changed: null };
+    }
     return { bytes };
   } finally {
     await handle.close();
@@ -327,7 +329,9 @@ export class FileIngest extends EventEmitter<IngestEvents> {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    for (const timer of [this.#rescanTimer, this.#progressTimer, this.#pauseTimer]) if (timer !== null) clearInterval(timer);
+    for (const timer of [this.#rescanTimer, this.#progressTimer, this.#pauseTimer]) {
+      if (timer !== null) clearTimeout(timer);
+    }
     for (const timer of this.#waiting.values()) clearTimeout(timer);
     this.#waiting.clear();
     this.#queue = [];
@@ -411,7 +415,9 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     try {
       failures = await this.#finish([...this.#journalled.values()]);
     } catch (error) {
-      throw new IngestRecoveryError(`could not commit journalled transactions: ${describeError(error)}`, { cause: error });
+      throw new IngestRecoveryError(`could not commit journalled transactions: ${describeError(error)}`, {
+        cause: error,
+      });
     }
     if (failures.length > 0) {
       const first = failures[0]!;
@@ -601,13 +607,6 @@ export class FileIngest extends EventEmitter<IngestEvents> {
       if (error instanceof UnsafePathError) return this.#reject(name, error);
       throw error;
     }
-    if (look.size > this.#criteria.maxFileBytes) {
-      return this.#reject(
-        name,
-        new FileTooLargeError(`file is ${look.size} bytes; the intake limit is ${this.#criteria.maxFileBytes}`),
-      );
-    }
-
     // Complete once unchanged for stableMs: its mtime is that old, or two looks that far apart saw the same file.
     const previous = this.#looks.get(name);
     const settled =
@@ -619,6 +618,13 @@ export class FileIngest extends EventEmitter<IngestEvents> {
       return;
     }
     this.#looks.delete(name);
+    // Checked once complete, so a file is never moved away under a writer that is still at it.
+    if (look.size > this.#criteria.maxFileBytes) {
+      return this.#reject(
+        name,
+        new FileTooLargeError(`file is ${look.size} bytes; the intake limit is ${this.#criteria.maxFileBytes}`),
+      );
+    }
 
     let read: ReadResult;
     try {
@@ -731,13 +737,17 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     const traceCodes = this.#rules.traceCodes(name);
     const mode = this.#mode;
     if (mode.kind === 'file') {
-      if (utf8(name).length > MAX_SOURCE_BYTES) throw new FileNameTooLongError(`name longer than ${MAX_SOURCE_BYTES} bytes`);
+      if (utf8(name).length > MAX_SOURCE_BYTES) {
+        throw new FileNameTooLongError(`name longer than ${MAX_SOURCE_BYTES} bytes`);
+      }
       return [{ payload: bytes, contentType: this.#rules.contentType(name), source: name, traceCodes, createdAt }];
     }
     const contentType = this.#rules.contentType(name, MODE_CONTENT_TYPES[mode.kind]);
     return batchLines(bytes, mode, this.#maxTransactions).map((batch) => {
       const source = `${name}#L${batch.firstLine}-L${batch.lastLine}`;
-      if (utf8(source).length > MAX_SOURCE_BYTES) throw new FileNameTooLongError(`source ${source.slice(0, 64)}... too long`);
+      if (utf8(source).length > MAX_SOURCE_BYTES) {
+        throw new FileNameTooLongError(`source ${source.slice(0, 64)}... longer than ${MAX_SOURCE_BYTES} bytes`);
+      }
       const codes = [...traceCodes];
       addTraceCodes(codes, batch.traceCodes);
       return { payload: utf8(batch.text), contentType, source, traceCodes: codes, createdAt };
@@ -787,7 +797,8 @@ export class FileIngest extends EventEmitter<IngestEvents> {
   async #placeReceipt(entry: JournalEntry): Promise<string[]> {
     const { name, target } = entry.header;
     const ids = entry.transactions.map((tx) => toHex(transactionId(tx)));
-    const receipt: IngestReceipt = { file: name, size: entry.header.size, sha256: entry.header.sha256, transactions: ids };
+    const { size, sha256: fileHash } = entry.header;
+    const receipt: IngestReceipt = { file: name, size, sha256: fileHash, transactions: ids };
     const receiptPath = join(this.#processedDir, target + RECEIPT_SUFFIX);
     const receiptText = `${JSON.stringify(receipt, null, 2)}\n`;
     const look = await lookAt(this.#inbox, name);

@@ -12,7 +12,13 @@ export {
 export type { IngestRecord, IngestSink } from './sink.js';
 export type { IngestLogger, LogFields } from './logger.js';
 export { silentLogger } from './logger.js';
-export { compileCriteria, globToRegExp, isIncompleteName, DEFAULT_MAX_FILE_BYTES, type IntakeCriteria } from './criteria.js';
+export {
+  DEFAULT_MAX_FILE_BYTES,
+  compileCriteria,
+  globToRegExp,
+  isIncompleteName,
+  type IntakeCriteria,
+} from './criteria.js';
 export { compileRules, BUILTIN_CONTENT_TYPES, type IngestRules } from './rules.js';
 export { batchLines, splitCsvRecords, splitLines, type IngestMode, type LineBatch } from './lines.js';
 export {

@@ -1,7 +1,16 @@
 import { constants } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { concatBytes, decodeTransaction, encodeTransaction, equalBytes, sha256, toHex, utf8, type Transaction } from '@safechain/core';
+import {
+  concatBytes,
+  decodeTransaction,
+  encodeTransaction,
+  equalBytes,
+  sha256,
+  toHex,
+  utf8,
+  type Transaction,
+} from '@safechain/core';
 import { JournalEntryCorruptError } from './errors.js';
 
 /**
@@ -53,7 +62,8 @@ function u32(n: number): Uint8Array {
 /** The bytes of an entry. */
 export function encodeJournalEntry(header: JournalHeader, transactions: readonly Transaction[]): Uint8Array {
   const headerBytes = utf8(JSON.stringify(header));
-  const parts: Uint8Array[] = [MAGIC, Uint8Array.of(VERSION), u32(headerBytes.length), headerBytes, u32(transactions.length)];
+  const parts: Uint8Array[] = [MAGIC, Uint8Array.of(VERSION), u32(headerBytes.length), headerBytes];
+  parts.push(u32(transactions.length));
   for (const tx of transactions) {
     const encoded = encodeTransaction(tx);
     parts.push(u32(encoded.length), encoded);
@@ -144,7 +154,9 @@ export async function readJournalEntry(path: string, maxBytes: number): Promise<
     const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       const { size } = await handle.stat();
-      if (size > maxBytes) throw new JournalEntryCorruptError(`journal entry ${path}: ${size} bytes, limit ${maxBytes}`);
+      if (size > maxBytes) {
+        throw new JournalEntryCorruptError(`journal entry ${path}: ${size} bytes, limit ${maxBytes}`);
+      }
       bytes = await handle.readFile();
     } finally {
       await handle.close();

@@ -1,4 +1,10 @@
-import { IngestConfigError, InvalidJsonLineError, InvalidUtf8Error, TooManyTransactionsError, UnterminatedCsvQuoteError } from './errors.js';
+import {
+  IngestConfigError,
+  InvalidJsonLineError,
+  InvalidUtf8Error,
+  TooManyTransactionsError,
+  UnterminatedCsvQuoteError,
+} from './errors.js';
 import { addTraceCodes } from './rules.js';
 
 /**
@@ -170,7 +176,8 @@ export function batchLines(
   const count = Math.ceil(records.length / perTx);
   if (count > maxTransactions) {
     throw new TooManyTransactionsError(
-      `${records.length} records at ${perTx} per transaction make ${count} transactions; at most ${maxTransactions} per file`,
+      `${records.length} records at ${perTx} per transaction make ${count} transactions; ` +
+        `at most ${maxTransactions} per file`,
     );
   }
   const batches: LineBatch[] = [];

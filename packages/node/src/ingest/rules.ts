@@ -77,7 +77,8 @@ export function compileRules(rules: IngestRules = {}): CompiledRules {
   });
   const byExtension = new Map<string, string>(Object.entries(BUILTIN_CONTENT_TYPES));
   for (const [ext, type] of Object.entries(rules.contentTypeByExtension ?? {})) {
-    byExtension.set((ext.startsWith('.') ? ext : `.${ext}`).toLowerCase(), assertContentType(type, `contentTypeByExtension[${ext}]`));
+    const key = (ext.startsWith('.') ? ext : `.${ext}`).toLowerCase();
+    byExtension.set(key, assertContentType(type, `contentTypeByExtension[${ext}]`));
   }
   const fallback = assertContentType(rules.defaultContentType ?? 'application/octet-stream', 'defaultContentType');
   const codeRules = (rules.traceCodeRules ?? []).map((r, i) => {
@@ -87,7 +88,9 @@ export function compileRules(rules: IngestRules = {}): CompiledRules {
   });
   const staticCodes: string[] = [];
   if (!addTraceCodes(staticCodes, rules.traceCodes ?? [])) {
-    throw new IngestConfigError(`traceCodes: at most ${MAX_TRACE_CODES} codes of at most ${MAX_TRACE_CODE_BYTES} bytes`);
+    throw new IngestConfigError(
+      `traceCodes: at most ${MAX_TRACE_CODES} codes of at most ${MAX_TRACE_CODE_BYTES} bytes each`,
+    );
   }
   return {
     contentType(name: string, modeDefault?: string): string {

@@ -29,7 +29,9 @@ export interface IngestRecord {
  * counter above every sequence that `commit` sees. Transactions signed but never journalled leave gaps.
  */
 export interface IngestSink {
-  /** Signs one transaction per record, in order: chain id, origin and sequence are the sink's. Nothing is durable yet. */
+  /**
+   * Signs one transaction per record, in order: chain id, origin and sequence are the sink's. Nothing is durable yet.
+   */
   sign(records: readonly IngestRecord[]): Promise<readonly Transaction[]>;
   /**
    * Makes the transactions durable and resolves only then. Idempotent: ids the sink already holds are no-ops, because

@@ -12,7 +12,13 @@ import {
   verifyTransaction,
   type TransactionInput,
 } from '@safechain/core';
-import { SIGN_RESULT_BYTES, unpackItems, type WorkerInit, type WorkerRequest, type WorkerResponse } from './protocol.js';
+import {
+  SIGN_RESULT_BYTES,
+  unpackItems,
+  type WorkerInit,
+  type WorkerRequest,
+  type WorkerResponse,
+} from './protocol.js';
 
 function fail(message: string): never {
   throw new Error(`processing worker: ${message}`);

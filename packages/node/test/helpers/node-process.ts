@@ -230,7 +230,7 @@ export async function killChildren(): Promise<void> {
 
 // ---- HTTP ----
 
-export interface HttpResult<T = unknown> {
+export interface HttpResult<T = Record<string, unknown>> {
   readonly status: number;
   readonly headers: Headers;
   readonly body: T;

@@ -10,11 +10,13 @@ import { REPO_ROOT } from './node-process.js';
 const requireFromAdapter = createRequire(join(REPO_ROOT, 'packages/storage-sqlite/package.json'));
 const Database = requireFromAdapter('better-sqlite3') as typeof BetterSqlite3;
 
+export type SqliteDatabase = BetterSqlite3.Database;
+
 /** The store file of a data folder whose store kind is sqlite. */
 export const sqlitePath = (dataDir: string): string => join(dataDir, 'chain', 'chain.sqlite');
 
 /** Opens the store file of a stopped node, runs `fn`, and closes it. */
-export function withDatabase<T>(dataDir: string, fn: (db: BetterSqlite3.Database) => T): T {
+export function withDatabase<T>(dataDir: string, fn: (db: SqliteDatabase) => T): T {
   const db = new Database(sqlitePath(dataDir));
   try {
     return fn(db);
