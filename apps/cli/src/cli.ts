@@ -128,7 +128,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
     }
     // Configuration and data-folder problems are the user's to fix: a clear line, no stack.
     const name = error instanceof Error ? error.name : '';
-    if (['ConfigError', 'DataDirError', 'InvalidGenesisFileError', 'InvalidKeyError', 'GenesisMismatchError'].includes(name)) {
+    if (['ConfigError', 'DataDirError', 'InvalidGenesisFileError', 'InvalidKeyError', 'GenesisMismatchError', 'StoreLockedError'].includes(name)) {
       io.err(`safechain: ${(error as Error).message}`);
       return EXIT.usage;
     }

@@ -246,6 +246,8 @@ export class SafechainNode implements NodeService {
 
   async #startModules(): Promise<void> {
     this.#wireMetrics();
+    // Transactions in a canonical block need no verification shortcut any more (a reorg verifies them again).
+    this.tree.on('tip:changed', (e) => this.#known.forget(e.included));
     this.#futureTimer = setInterval(() => {
       const at = this.tree.nextFutureRetryAt();
       if (at !== undefined && at <= Date.now()) void this.tree.retryFuture().catch((error: unknown) => this.log.error('retrying future blocks failed', { error }));

@@ -29,6 +29,19 @@ export class KnownValidTransactions {
   has(id: Uint8Array): boolean {
     return this.#ids.has(toHex(id));
   }
+
+  /**
+   * Forgets ids that no longer need the shortcut (their block is on the chain). Keeps the set at about the size of
+   * the mempool: a set that only ever grows to its limit costs memory, garbage-collection time, and an eviction scan
+   * on every insert once full.
+   */
+  forget(ids: readonly Uint8Array[]): void {
+    for (const id of ids) this.#ids.delete(toHex(id));
+  }
+
+  get size(): number {
+    return this.#ids.size;
+  }
 }
 
 export function cachedVerifier(

@@ -74,6 +74,20 @@ describe('FileIngest', () => {
     expect(await list(h.journal)).toEqual([]);
   });
 
+  it('notices new files with the native watcher and with chokidar, and with rescans only when not watching', async () => {
+    for (const watch of ['native', 'chokidar'] as const) {
+      const h = await harness({ watch });
+      await writeAtomic(h.inbox, `${watch}.txt`, watch);
+      await waitFor(async () => (await list(h.processed)).includes(`${watch}.txt`));
+    }
+    const h = await harness({ watch: false });
+    await writeAtomic(h.inbox, 'unwatched.txt', 'found by a rescan');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await list(h.processed)).toEqual([]);
+    expect(await h.ingest.rescan()).toBe(1);
+    await waitFor(async () => (await list(h.processed)).includes('unwatched.txt'));
+  });
+
   it('ingests files already in the inbox at start and reports progress', async () => {
     const progress: IngestProgress[] = [];
     const h = await harness({ progressIntervalMs: 10 }, async (inbox) => {

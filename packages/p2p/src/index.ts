@@ -4,7 +4,8 @@
  * sync and self-repair. The node plugs its chain in through `LedgerAdapter`. docs/p2p-protocol.md is the wire spec.
  */
 export { createNetwork, Network } from './network.js';
-export type { KnownPeerStatus, NetworkEvents, NetworkStatus, PeerStatus } from './network.js';
+export type { NetworkEvents } from './network.js';
+export type { KnownPeerStatus, NetworkStatus, PeerStatus } from './status.js';
 export type { Address, NetworkOptions } from './options.js';
 export { formatAddress, parseAddress } from './options.js';
 export type { Awaitable, BlockVerdict, LedgerAdapter, PeerRef, TransactionVerdict } from './adapter.js';

@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import {
   attachPayload,
   blockHash,
-  encodeBlock,
   encodeTransaction,
   equalBytes,
   stripTransaction,
@@ -25,19 +24,17 @@ import {
 import { Emitter } from './events.js';
 import { TransactionRelay } from './flood.js';
 import { checkHello, type LocalIdentity } from './handshake.js';
-import { MAX_HEADERS_PER_MESSAGE, MAX_IDS_PER_REQUEST, MAX_PEER_ENTRIES, MAX_TRANSACTIONS_PER_MESSAGE } from './limits.js';
+import { MAX_IDS_PER_REQUEST, MAX_PEER_ENTRIES, MAX_TRANSACTIONS_PER_MESSAGE } from './limits.js';
 import { Membership } from './membership.js';
 import {
   addressSigningMessage,
   encodeBlockMessage,
-  encodeBlocksResponse,
-  encodeMessage,
   encodeTransactionsMessage,
-  prefixedSize,
   type AddressRecord,
   type Hello,
   type MessageTypeName,
   type PeerEntry,
+  type RequestMessage,
   type SessionMessage,
 } from './messages.js';
 import {
@@ -55,7 +52,9 @@ import { PeerTable } from './peer-table.js';
 import { BanList, type Offence } from './scoring.js';
 import { SeenCache } from './seen-cache.js';
 import { SerialQueue } from './serial-queue.js';
-import { Synchronizer, type SyncStatus } from './sync.js';
+import { answerRequest, encodeBlockForWire, type ServeContext } from './serve.js';
+import { closeName, type KnownPeerStatus, type NetworkStatus, type PeerStatus } from './status.js';
+import { Synchronizer } from './sync.js';
 
 /**
  * The local network of one node (the paper's "Local Network"): it listens for and dials authenticated, encrypted
@@ -91,77 +90,12 @@ export interface NetworkEvents {
   'adapter:failed': { readonly operation: string; readonly message: string };
 }
 
-export interface PeerStatus {
-  readonly key: string;
-  readonly address: string;
-  readonly direction: Direction;
-  readonly score: number;
-  readonly connectedAt: number;
-  readonly rttMs?: number;
-  readonly messagesIn: number;
-  readonly messagesOut: number;
-  readonly bytesIn: number;
-  readonly bytesOut: number;
-}
-
-export interface KnownPeerStatus {
-  readonly key: string;
-  readonly address: string;
-  readonly connected: boolean;
-  readonly online: boolean;
-  readonly failures: number;
-  readonly lastSeenOnline: number;
-}
-
-/** `network.status()`: a plain JSON-serialisable object for /metrics and dashboards. */
-export interface NetworkStatus {
-  readonly key: string;
-  readonly chainId: string;
-  readonly state: 'new' | 'running' | 'stopped';
-  readonly listening?: string;
-  readonly advertised?: string;
-  readonly peers: readonly PeerStatus[];
-  readonly knownPeers: readonly KnownPeerStatus[];
-  readonly seeds: readonly { readonly address: string; readonly key?: string; readonly failures: number; readonly self: boolean }[];
-  readonly counts: {
-    readonly connected: number;
-    readonly inbound: number;
-    readonly outbound: number;
-    readonly handshaking: number;
-    readonly known: number;
-    readonly online: number;
-    readonly banned: number;
-  };
-  readonly messages: { readonly in: Readonly<Record<string, number>>; readonly out: Readonly<Record<string, number>> };
-  readonly bytes: { readonly in: number; readonly out: number };
-  /** Messages or items dropped, by reason (offences, duplicates, backpressure, full queues). */
-  readonly drops: Readonly<Record<string, number>>;
-  /** Closed connections by close code name. */
-  readonly disconnects: Readonly<Record<string, number>>;
-  readonly bans: readonly { readonly key: string; readonly until: number; readonly reason: string }[];
-  readonly sync: SyncStatus;
-  readonly queues: { readonly ledger: number; readonly relay: number };
-  readonly seen: { readonly transactions: number; readonly blocks: number };
-}
-
 interface Seed {
   readonly address: Address;
   key: string | undefined;
   failures: number;
   nextAttemptAt: number;
   self: boolean;
-}
-
-const CLOSE_NAMES = new Map<number, string>([
-  [1000, 'normal'],
-  [1001, 'going-away'],
-  [1006, 'abnormal'],
-  [1009, 'message-too-big'],
-  ...Object.entries(CloseCode).map(([name, code]) => [code, name] as [number, string]),
-]);
-
-function closeName(code: number): string {
-  return CLOSE_NAMES.get(code) ?? `code-${code}`;
 }
 
 function increment(record: Record<string, number>, key: string, by = 1): void {
@@ -190,6 +124,7 @@ export class Network extends Emitter<NetworkEvents> {
   readonly #seeds: Seed[];
   readonly #limits: PeerLimits;
   readonly #handler: PeerHandler;
+  readonly #serveContext: ServeContext;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #server: WebSocketServer | undefined;
   #listening: Address | undefined;
@@ -267,6 +202,12 @@ export class Network extends Emitter<NetworkEvents> {
       completed: (peer, height) => this.emit('sync:completed', { peer: peer.key ?? '', height }),
       failed: (peer, reason) => this.emit('sync:failed', { peer: peer.key ?? '', reason }),
     });
+    this.#serveContext = {
+      adapter,
+      maxMessageBytes: resolved.maxMessageBytes,
+      onlineEntries: (requester) => this.#onlineEntries(requester),
+      adapterFailed: (operation, error) => this.#adapterFailed(operation, error),
+    };
     this.#handler = {
       validateHello: (peer, hello) => this.#validateHello(peer, hello),
       established: (peer) => this.#established(peer),
@@ -879,16 +820,8 @@ export class Network extends Emitter<NetworkEvents> {
     return verdict;
   }
 
-  /** Encodes a block for one message: whole when it fits, else stripped (peers fetch payloads by id). */
-  #encodeBlockForWire(block: Block): Uint8Array | undefined {
-    const whole = encodeBlock(block);
-    if (whole.length + 1 <= this.#options.maxMessageBytes) return whole;
-    const stripped = encodeBlock({ header: block.header, data: block.data.map(stripTransaction) });
-    return stripped.length + 1 <= this.#options.maxMessageBytes ? stripped : undefined;
-  }
-
   #relayBlock(block: Block, id: string, from: Peer | undefined): number {
-    const encoded = this.#encodeBlockForWire(block);
+    const encoded = encodeBlockForWire(block, this.#options.maxMessageBytes);
     if (encoded === undefined) {
       increment(this.#drops, 'block-too-large');
       return 0;
@@ -905,72 +838,12 @@ export class Network extends Emitter<NetworkEvents> {
     return sent;
   }
 
-  #serve(peer: Peer, request: Extract<SessionMessage, { type: 'getPeers' | 'getTip' | 'getHeaders' | 'getBlocks' | 'getTransactions' }>): void {
+  #serve(peer: Peer, request: RequestMessage): void {
     if (!peer.beginInboundRequest()) {
       this.#offence(peer, 'request-flood', `more than ${this.#options.maxInboundRequests} requests in progress`);
       return;
     }
-    void this.#answer(peer, request).finally(() => peer.endInboundRequest());
-  }
-
-  async #answer(peer: Peer, request: Extract<SessionMessage, { type: 'getPeers' | 'getTip' | 'getHeaders' | 'getBlocks' | 'getTransactions' }>): Promise<void> {
-    const max = this.#options.maxMessageBytes;
-    try {
-      switch (request.type) {
-        case 'getPeers':
-          peer.send({ type: 'peers', id: request.id, entries: this.#onlineEntries(peer) });
-          return;
-        case 'getTip':
-          peer.send({ type: 'tip', id: request.id, tip: await this.#adapter.tip() });
-          return;
-        case 'getHeaders': {
-          let headers = [...(await this.#adapter.headersFrom(request.fromHeight, Math.min(request.max, MAX_HEADERS_PER_MESSAGE)))];
-          headers = headers.slice(0, request.max);
-          let encoded = encodeMessage({ type: 'headers', id: request.id, headers });
-          while (encoded.length > max && headers.length > 1) {
-            headers = headers.slice(0, Math.ceil(headers.length / 2));
-            encoded = encodeMessage({ type: 'headers', id: request.id, headers });
-          }
-          peer.sendEncoded('headers', encoded, false);
-          return;
-        }
-        case 'getBlocks': {
-          const out: Uint8Array[] = [];
-          let size = 16;
-          for (const hash of request.hashes) {
-            const block = await this.#adapter.getBlock(hash);
-            if (block === undefined) break;
-            let bytes = encodeBlock(block);
-            if (size + prefixedSize(bytes.length) > max) {
-              if (out.length > 0) break;
-              const stripped = this.#encodeBlockForWire(block);
-              if (stripped === undefined || size + prefixedSize(stripped.length) > max) break;
-              bytes = stripped;
-            }
-            out.push(bytes);
-            size += prefixedSize(bytes.length);
-          }
-          peer.sendEncoded('blocks', encodeBlocksResponse(request.id, out), false);
-          return;
-        }
-        case 'getTransactions': {
-          const txs: Transaction[] = [];
-          let size = 16;
-          for (const id of request.ids) {
-            const tx = await this.#adapter.getTransaction(id);
-            if (tx === undefined || tx.payload === undefined) continue;
-            const length = encodeTransaction(tx).length;
-            if (size + length > max) break;
-            txs.push(tx);
-            size += length;
-          }
-          peer.send({ type: 'transactionData', id: request.id, txs });
-          return;
-        }
-      }
-    } catch (error) {
-      this.#adapterFailed(request.type, error);
-    }
+    void answerRequest(peer, request, this.#serveContext).finally(() => peer.endInboundRequest());
   }
 
   /** Peer exchange answer: this node and the peers it is connected to (never hearsay), at most 64, random. */

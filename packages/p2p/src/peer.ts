@@ -85,6 +85,15 @@ const CLOSE_GRACE_MS = 2_000;
 const MAX_EXPIRED_IDS = 64;
 const RESPONSE_TYPES = new Set<string>(Object.values(RESPONSE_TYPE));
 
+/**
+ * Runs `fn` after the event loop's next I/O poll. A timeout that fires late (the loop was busy) must not beat the
+ * very message it waits for when that message already sits in the socket: timers run before I/O in a loop turn,
+ * immediates after it.
+ */
+function afterPendingIo(fn: () => void): void {
+  setImmediate(fn);
+}
+
 function toBytes(data: WebSocket.RawData): Uint8Array {
   if (Array.isArray(data)) return concatBytes(...data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
@@ -172,9 +181,15 @@ export class Peer {
       validate: (hello) => this.#handler.validateHello(this, hello),
       now: init.now,
     });
-    this.#handshakeTimer = setTimeout(() => {
-      this.#fail(new HandshakeTimeoutError(`handshake not complete after ${init.limits.handshakeTimeoutMs} ms`));
-    }, init.limits.handshakeTimeoutMs);
+    this.#handshakeTimer = setTimeout(
+      () =>
+        afterPendingIo(() => {
+          if (this.#state === 'handshaking') {
+            this.#fail(new HandshakeTimeoutError(`handshake not complete after ${init.limits.handshakeTimeoutMs} ms`));
+          }
+        }),
+      init.limits.handshakeTimeoutMs,
+    );
 
     const socket = this.#socket;
     socket.binaryType = 'nodebuffer';
@@ -439,14 +454,14 @@ export class Peer {
       resolve = res;
       reject = rej;
     });
-    const timer = setTimeout(() => {
+    const timer = setTimeout(() => afterPendingIo(() => {
       if (this.#requests.delete(id)) {
         this.#expired.add(id);
         if (this.#expired.size > MAX_EXPIRED_IDS) this.#expired.delete(this.#expired.values().next().value!);
         this.#handler.offence(this, 'timeout', `${message.type} unanswered after ${this.#limits.requestTimeoutMs} ms`);
         reject(new RequestTimeoutError(`${message.type} unanswered after ${this.#limits.requestTimeoutMs} ms`));
       }
-    }, this.#limits.requestTimeoutMs);
+    }), this.#limits.requestTimeoutMs);
     this.#requests.set(id, { expect: RESPONSE_TYPE[message.type], resolve, reject, timer });
     if (!this.send(message)) {
       this.#requests.delete(id);

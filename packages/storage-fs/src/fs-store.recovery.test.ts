@@ -114,6 +114,27 @@ describe('FsStore recovery', () => {
     expect(statSync(segment(1)).size).toBe(sizes[2]);
   });
 
+  it('drops a last group with a damaged transaction behind an intact COMMIT record; elsewhere reports it when read', async () => {
+    const { chain, sizes } = await write(3);
+    const saved = readFileSync(segment(1));
+    // A payload byte of the last block's last transaction, which is full (every second one is stripped).
+    const lastTx = chain[2]!.block.data[2]!;
+    const at = saved.indexOf(Buffer.from(lastTx.payload!), sizes[1]);
+    expect(at).toBeGreaterThan(sizes[1]!);
+    flipByte(segment(1), at + 3);
+    const store = await expectCommits(chain, 2);
+    expect(store.recovery.truncatedBytes).toBe(sizes[2]! - sizes[1]!);
+    await store.close();
+    // The same damage in a group that is not the last: the store opens and the read reports it.
+    writeFileSync(segment(1), saved);
+    const middleTx = chain[1]!.block.data[0]!;
+    flipByte(segment(1), saved.indexOf(Buffer.from(middleTx.payload!), sizes[0]) + 3);
+    const opened = await FsStore.open({ dir });
+    expect(opened.recovery.truncatedBytes).toBe(0);
+    await expect(opened.getTransaction(chain[1]!.ids[0]!)).rejects.toBeInstanceOf(StoreCorruptError);
+    await opened.close();
+  });
+
   it('refuses to cut when the damage lies before committed groups of the last segment', async () => {
     const { sizes } = await write(4);
     const before = statSync(segment(1)).size;

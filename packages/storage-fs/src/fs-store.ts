@@ -36,7 +36,7 @@ import { layOutGroup, prepareGroup, type Group } from './group.js';
 import { HashIndex, KeyTable, NumberColumn } from './hash-index.js';
 import { datasync, fromFsError, readAt, syncDirectory, writeFully } from './io.js';
 import { DirectoryLock } from './lock.js';
-import { committedGroupAfter, scanSegment } from './scan.js';
+import { checkTransactions, committedGroupAfter, scanSegment } from './scan.js';
 
 export interface FsStoreOptions {
   /** The store's directory; created when missing. */
@@ -84,12 +84,14 @@ const MIN_SEGMENT_BYTES = 4096;
  *
  * Durability: a commit is one group of records closed by a COMMIT record, written at the end of the last segment and
  * made durable with fdatasync before `commit` resolves. A new segment is written with its header, synced, and its
- * directory entry synced before any commit goes into it. On open, the last segment is checked record by record;
- * a group cut short by a crash (no COMMIT record, a torn frame) is cut off and the file synced, every complete group
- * is kept. Damage anywhere else is reported as StoreCorruptError and nothing is cut.
+ * directory entry synced before any commit goes into it. On open, every record but the transactions is read and
+ * checked, and the last group (the only one a crash can have caught half-written) completely; a group cut short (no
+ * COMMIT record, a torn frame, a torn transaction) is cut off and the file synced, every complete group is kept.
+ * Damage anywhere else is reported as StoreCorruptError and nothing is cut; a damaged transaction record is
+ * reported when it is read.
  *
- * Lookups: block hashes and transaction ids go through in-memory hash indexes (about 70 bytes per transaction),
- * then one positional read of the record, whose checksum is verified on every read.
+ * Lookups: block hashes and transaction ids go through in-memory hash indexes (about 70 bytes per transaction, 120
+ * per block), then one positional read of the record, whose checksum is verified on every read.
  */
 export class FsStore implements ChainStore {
   readonly kind = 'fs';
@@ -163,7 +165,12 @@ export class FsStore implements ChainStore {
       throw fromFsError(error, `creating ${dir}`);
     }
     const started = performance.now();
-    const lock = DirectoryLock.acquire(dir);
+    let lock: DirectoryLock;
+    try {
+      lock = DirectoryLock.acquire(dir);
+    } catch (error) {
+      throw fromFsError(error, `locking ${dir}`);
+    }
     const store = new FsStore(dir, lock, maxBytes, segmentBytes);
     try {
       const found = store.#recover();
@@ -221,21 +228,34 @@ export class FsStore implements ChainStore {
         size: segment.size,
         segment: segment.number,
         file: segment.path,
-        full: isLast,
         sequence: this.#sequence,
         onGroup: (group, n) => this.#apply(group, n, true),
       });
       this.#sequence = result.sequence;
-      if (result.torn === undefined) continue;
-      const where = `${segment.path} at byte ${result.torn.at}: ${result.torn.reason}`;
-      if (!isLast) throw new StoreCorruptError(`${where}, in a segment that was complete`);
-      if (committedGroupAfter(segment.fd, segment.size, result.end, segment.number, this.#sequence)) {
-        throw new StoreCorruptError(`${where}, and committed data follows: damage, not a torn write; nothing was cut`);
+      let end = result.end;
+      if (result.torn !== undefined) {
+        const where = `${segment.path} at byte ${result.torn.at}: ${result.torn.reason}`;
+        if (!isLast) throw new StoreCorruptError(`${where}, in a segment that was complete`);
+        if (committedGroupAfter(segment.fd, segment.size, result.end, segment.number, this.#sequence)) {
+          throw new StoreCorruptError(`${where}, and committed data follows: damage, not a torn write; nothing was cut`);
+        }
       }
-      ftruncateSync(segment.fd, result.end);
-      fsyncSync(segment.fd);
-      truncatedBytes += segment.size - result.end;
-      segment.size = result.end;
+      if (result.held !== undefined) {
+        // The store's last complete group was the last write: a crash may have torn it behind its COMMIT record.
+        const lastWrite = isLast && result.torn === undefined;
+        if (lastWrite && !checkTransactions(segment.fd, segment.size, result.held.group)) {
+          end = result.held.start;
+          this.#sequence--;
+        } else {
+          this.#apply(result.held.group, segment.number, true);
+        }
+      }
+      if (end < segment.size) {
+        ftruncateSync(segment.fd, end);
+        fsyncSync(segment.fd);
+        truncatedBytes += segment.size - end;
+        segment.size = end;
+      }
     }
     return { segments: this.#segments.length, truncatedBytes, removedEmptySegment };
   }
@@ -367,7 +387,7 @@ export class FsStore implements ChainStore {
   }
 
   async #commitNow(commit: Commit): Promise<void> {
-    this.#check();
+    // No closed check here: a commit queued before `close` completes, and `close` waits for it.
     if (this.#failed !== undefined) {
       throw new StoreIOError(`${this.dir}: an earlier write failed and could not be undone; close and reopen the store`, { cause: this.#failed });
     }

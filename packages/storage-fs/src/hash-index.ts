@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
  * per entry. Several items may share a key (a transaction in a fork block and in a canonical one); they are chained,
  * newest first.
  *
- * Keys are SHA-256 outputs, but not chosen by chance: a signer can grind ids. Mixing two key words with a per-process
- * random seed keeps a crafted set of ids from piling into one probe sequence.
+ * Keys are SHA-256 outputs, but not chosen by chance: a signer can grind ids. Mixing every key word with a
+ * per-process random seed keeps a crafted set of ids from piling into one probe sequence.
  */
 export class HashIndex {
   #slots: Int32Array;
@@ -30,11 +30,17 @@ export class HashIndex {
   }
 
   #hash(bytes: Uint8Array, at: number): number {
-    const w0 = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!;
-    const w1 = (bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!;
-    let h = Math.imul(w0 ^ this.#seed0, 0x9e3779b1) ^ Math.imul(w1 ^ this.#seed1, 0x85ebca77);
-    h ^= h >>> 15;
-    return Math.imul(h, 0xc2b2ae35) ^ (h >>> 13);
+    // All eight words count: keys sharing a long prefix still spread (a murmur-style mix with a random seed).
+    let h = this.#seed0;
+    for (let i = at; i < at + 32; i += 4) {
+      const w = (bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!;
+      h = Math.imul(h ^ Math.imul(w ^ this.#seed1, 0xcc9e2d51), 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+    }
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    return h;
   }
 
   /** The slot holding `key`'s chain, or the empty slot where it would go. */

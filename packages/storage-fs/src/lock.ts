@@ -24,16 +24,20 @@ interface Holder {
 const LOCK_FILE = 'LOCK';
 const ATTEMPTS = 5;
 
-/** Start time of process `pid` (field 22 of /proc/pid/stat), or null where /proc is not available. */
-function processStart(pid: number): string | null {
+/** State (field 3) and start time (field 22) of process `pid` from /proc/pid/stat, or null where unavailable. */
+function processStat(pid: number): { readonly state: string; readonly started: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count fields after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
+    return fields[0] !== undefined && fields[19] !== undefined ? { state: fields[0], started: fields[19] } : null;
   } catch {
     return null;
   }
+}
+
+function processStart(pid: number): string | null {
+  return processStat(pid)?.started ?? null;
 }
 
 function isAlive(holder: Holder): boolean {
@@ -44,9 +48,11 @@ function isAlive(holder: Holder): boolean {
     // EPERM: the process exists but belongs to another user.
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  if (holder.started === null) return true;
-  const started = processStart(holder.pid);
-  return started === null || started === holder.started;
+  const stat = processStat(holder.pid);
+  // A zombie (killed, not yet reaped by its parent) holds nothing any more.
+  if (stat !== null && (stat.state === 'Z' || stat.state === 'X')) return false;
+  if (holder.started === null || stat === null) return true;
+  return stat.started === holder.started;
 }
 
 function parseHolder(text: string): Holder | undefined {

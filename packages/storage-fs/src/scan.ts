@@ -22,9 +22,10 @@ import { readAt } from './io.js';
  *   it. That is damage, StoreCorruptError, and nothing is cut.
  */
 
-const WINDOW_BYTES = 4 * 1024 * 1024;
-
-/** Reads a file through a moving window, so scanning costs few system calls. Views are valid until the next `get`. */
+/**
+ * Reads a file through a moving window, so scanning costs few system calls. Views are valid until the next `get`.
+ * The scan skips the transactions, most of the bytes, so its window is small: a large one would read them anyway.
+ */
 class Window {
   #buf: Buffer = Buffer.alloc(0);
   #start = 0;
@@ -32,11 +33,12 @@ class Window {
   constructor(
     readonly fd: number,
     readonly size: number,
+    readonly windowBytes: number,
   ) {}
 
   get(position: number, length: number): Uint8Array {
     if (position < this.#start || position + length > this.#start + this.#buf.length) {
-      const want = Math.min(Math.max(length, WINDOW_BYTES), this.size - position);
+      const want = Math.min(Math.max(length, this.windowBytes), this.size - position);
       this.#buf = readAt(this.fd, want, position);
       this.#start = position;
       if (this.#buf.length < length) throw new StoreCorruptError(`file shrank while being read at ${position}`);
@@ -51,6 +53,11 @@ export interface ScanResult {
   readonly end: number;
   /** Sequence number of the last complete group, or the one given when none. */
   readonly sequence: number;
+  /**
+   * The last complete group, not yet passed to `onGroup`: when it is the last one of the store, a crash may have
+   * torn it (its COMMIT record on disk, a page before it not), so the caller checks its transactions first.
+   */
+  readonly held?: { readonly group: Group; readonly start: number };
   /** Set when the scan stopped at a torn or unterminated group, which starts at `end`. */
   readonly torn?: { readonly at: number; readonly reason: string };
 }
@@ -61,11 +68,9 @@ export interface ScanOptions {
   readonly segment: number;
   /** File name for messages. */
   readonly file: string;
-  /** Check every TX frame too (the last segment, where a crash may have left a torn group); else skip over them. */
-  readonly full: boolean;
   /** Sequence number of the last group before this segment. */
   readonly sequence: number;
-  /** Called with each complete group, in order. */
+  /** Called with each complete group, in order, except the last one (returned as `held`). */
   readonly onGroup: (group: Group, segment: number) => void;
 }
 
@@ -77,17 +82,20 @@ class Torn {
 }
 
 /**
- * Scans the records of one segment from after its header, calling `onGroup` for each complete group.
+ * Scans the records of one segment from after its header, calling `onGroup` for each complete group but the last.
+ * TX records are skipped over, their lengths taken from the LEAVES record: they are checked when read, and the last
+ * group's by `checkTransactions`. Every other record is read and checked here.
  * @throws StoreCorruptError on damage that a crash cannot explain (see the module comment).
  */
 export function scanSegment(options: ScanOptions): ScanResult {
-  const { fd, size, segment, file, full } = options;
-  const win = new Window(fd, size);
+  const { fd, size, segment, file } = options;
+  const win = new Window(fd, size, 64 * 1024);
   let sequence = options.sequence;
   let pos = SEGMENT_HEADER_BYTES;
   let groupStart = pos;
   let group = emptyGroup();
   let records = 0;
+  let held: { group: Group; start: number } | undefined;
   const corrupt = (at: number, what: string): never => {
     throw new StoreCorruptError(`${file} at byte ${at}: ${what}`);
   };
@@ -141,12 +149,6 @@ export function scanSegment(options: ScanOptions): ScanResult {
             at += FRAME_HEADER_BYTES + txLengths[i]!;
           }
           if (at > size) throw new Torn(pos, 'block runs past the end of the file');
-          if (full) {
-            for (let i = 0; i < txCount; i++) {
-              const tx = frame(txOffsets[i]!);
-              if (tx.type !== RecordType.TX || tx.length !== txLengths[i]) corrupt(txOffsets[i]!, `TX ${i} of the block at ${pos} does not match its LEAVES`);
-            }
-          }
           group.blocks.push({ hash, height: header.height, txCount, offset: pos, infoLength, span: at - pos, ids, txOffsets, txLengths });
           records += 2 + txCount;
           pos = at;
@@ -192,7 +194,8 @@ export function scanSegment(options: ScanOptions): ScanResult {
           const seg = bodyView.getUint32(20);
           if (seq !== sequence + 1) corrupt(pos, `COMMIT sequence ${seq} follows ${sequence}: a group is missing or repeated`);
           if (start !== groupStart || count !== records || seg !== segment) corrupt(pos, 'COMMIT record does not describe the group it closes');
-          options.onGroup(group, segment);
+          if (held !== undefined) options.onGroup(held.group, segment);
+          held = { group, start: groupStart };
           sequence = seq;
           pos += FRAME_HEADER_BYTES + length;
           groupStart = pos;
@@ -208,11 +211,30 @@ export function scanSegment(options: ScanOptions): ScanResult {
       pos += FRAME_HEADER_BYTES + length;
     }
     if (pos !== groupStart) throw new Torn(groupStart, 'group without a COMMIT record at the end of the file');
-    return { end: groupStart, sequence };
+    return { end: groupStart, sequence, ...(held === undefined ? {} : { held }) };
   } catch (error) {
     if (!(error instanceof Torn)) throw error;
-    return { end: groupStart, sequence, torn: { at: error.at, reason: error.reason } };
+    return { end: groupStart, sequence, ...(held === undefined ? {} : { held }), torn: { at: error.at, reason: error.reason } };
   }
+}
+
+/**
+ * Reads every TX record of `group` and checks frame, type, length and checksum. False when one fails: the group was
+ * torn by a crash.
+ */
+export function checkTransactions(fd: number, size: number, group: Group): boolean {
+  const win = new Window(fd, size, 1024 * 1024);
+  for (const block of group.blocks) {
+    for (let i = 0; i < block.txCount; i++) {
+      const at = block.txOffsets[i]!;
+      const length = block.txLengths[i]!;
+      if (at + FRAME_HEADER_BYTES + length > size) return false;
+      const whole = win.get(at, FRAME_HEADER_BYTES + length);
+      const view = new DataView(whole.buffer, whole.byteOffset, FRAME_HEADER_BYTES);
+      if (view.getUint32(0) !== length || whole[4] !== RecordType.TX || frameCrc(whole, 0, length) !== view.getUint32(5)) return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -15,7 +15,7 @@
  * Prints a table, then one JSON line (the last line).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -39,10 +39,10 @@ const quick = process.argv.includes('--quick');
 const TX_PER_BLOCK = 1000;
 const PAYLOAD_BYTES = 1024;
 const WRITE_ROUNDS = quick ? 3 : 5;
-const WRITE_BLOCKS = quick ? 10 : 40;
+const WRITE_BLOCKS = quick ? 8 : 40;
 const STORE_BLOCKS = quick ? 100 : 1000;
 const LOOKUP_ROUNDS = quick ? 3 : 5;
-const LOOKUPS = quick ? 50_000 : 200_000;
+const LOOKUPS = quick ? 25_000 : 200_000;
 
 const scratch = mkdtempSync(join(tmpdir(), 'safechain-bench-store-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -185,6 +185,19 @@ interface Stat {
   readonly max: number;
 }
 
+/** Heap and array buffers in MB, after a collection when the runtime allows one (`--expose-gc`). */
+function memoryMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return (m.heapUsed + m.arrayBuffers) / 1e6;
+}
+
+/** CPU time of this process (user + system), ms: unlike wall time, not inflated by other processes on the machine. */
+function cpuMillis(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 const stat = (values: readonly number[]): Stat => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const spread = (s: Stat): string => `${fmt(s.min)} .. ${fmt(s.max)}`;
@@ -202,7 +215,7 @@ async function writeRound(subject: Subject, round: number): Promise<number> {
 
 async function main(): Promise<void> {
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
-  log(`store benchmark${quick ? ' (--quick)' : ''}: ${availableParallelism()} cores, Node ${process.version}`);
+  log(`store benchmark${quick ? ' (--quick)' : ''}: ${availableParallelism()} cores, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   log(`transactions: ${TX_PER_BLOCK} per block, payload ${PAYLOAD_BYTES} B, ${Math.round(txBytes)} B encoded; signed once and reused, one id per row`);
   log(`write: ${WRITE_ROUNDS} rounds of ${WRITE_BLOCKS} blocks (${fmt(WRITE_BLOCKS * TX_PER_BLOCK)} tx) per subject, each into a fresh store`);
 
@@ -223,8 +236,8 @@ async function main(): Promise<void> {
   const storeTx = STORE_BLOCKS * TX_PER_BLOCK;
   log('');
   log(`lookups: store of ${fmt(storeTx)} transactions, ${LOOKUP_ROUNDS} rounds of ${fmt(LOOKUPS)} random ids`);
-  log('  subject      build tx/s   lookups/s median   min .. max             disk MB   open ms');
-  const results: Record<string, { build: number; lookups: Stat; mb: number; openMs: number }> = {};
+  log('  subject      build tx/s   lookups/s median   min .. max             per CPU-s   disk MB   open ms   memory MB');
+  const results: Record<string, { build: number; lookups: Stat; cpuLookups: number; mb: number; openMs: number; indexMb: number }> = {};
   let seed = 12345;
   const random = (n: number): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -238,25 +251,34 @@ async function main(): Promise<void> {
     const build = storeTx / ((performance.now() - started) / 1000);
     await writer.close();
     const mb = writer.size() / 1e6;
+    const memoryBefore = memoryMb();
     const opening = performance.now();
     writer = await subject.open(dir);
     const openMs = performance.now() - opening;
+    const indexMb = memoryMb() - memoryBefore;
     const rates: number[] = [];
+    const cpuRates: number[] = [];
     for (let r = 0; r < LOOKUP_ROUNDS; r++) {
       const ids = Array.from({ length: LOOKUPS }, () => idOf(random(STORE_BLOCKS), random(TX_PER_BLOCK)));
       const t = performance.now();
+      const c = cpuMillis();
       for (const id of ids) if (!(await writer.lookup(id))) throw new Error(`${subject.name}: a stored id was not found`);
       rates.push(LOOKUPS / ((performance.now() - t) / 1000));
+      cpuRates.push(LOOKUPS / ((cpuMillis() - c) / 1000));
     }
     await writer.close();
     rmSync(dir, { recursive: true, force: true });
     const lookups = stat(rates);
-    results[subject.name] = { build, lookups, mb, openMs };
-    log(`  ${subject.name.padEnd(10)} ${fmt(build).padStart(12)}   ${fmt(lookups.median).padStart(16)}   ${spread(lookups).padEnd(20)} ${mb.toFixed(0).padStart(9)}   ${openMs.toFixed(0).padStart(7)}`);
+    const cpuLookups = median(cpuRates);
+    results[subject.name] = { build, lookups, cpuLookups, mb, openMs, indexMb };
+    log(
+      `  ${subject.name.padEnd(10)} ${fmt(build).padStart(12)}   ${fmt(lookups.median).padStart(16)}   ${spread(lookups).padEnd(20)} ${fmt(cpuLookups).padStart(9)} ${mb.toFixed(0).padStart(9)}   ${openMs.toFixed(0).padStart(7)}   ${indexMb.toFixed(0).padStart(9)}`,
+    );
   }
   const sqlite = results['sqlite']!;
   const fs = results['fs']!;
   const baseline = results['baseline']!;
+  log('  (memory MB: heap and buffers the opened store holds; for fs, its in-memory index)');
   log('');
   log('targets: each adapter >= 60% of baseline writes; >= 100,000 lookups/s');
   const round = (n: number): number => Math.round(n);
@@ -283,11 +305,16 @@ async function main(): Promise<void> {
       sqliteLookupsPerSec: round(sqlite.lookups.median),
       fsLookupsPerSec: round(fs.lookups.median),
       baselineLookupsPerSec: round(baseline.lookups.median),
+      sqliteLookupsPerCpuSec: round(sqlite.cpuLookups),
+      fsLookupsPerCpuSec: round(fs.cpuLookups),
+      baselineLookupsPerCpuSec: round(baseline.cpuLookups),
+      loadAverage: loadavg().map((l) => Number(l.toFixed(2))),
       storeMb1M: storeTx === 1_000_000 ? Number(sqlite.mb.toFixed(1)) : null,
       sqliteStoreMb: Number(sqlite.mb.toFixed(1)),
       fsStoreMb: Number(fs.mb.toFixed(1)),
       baselineStoreMb: Number(baseline.mb.toFixed(1)),
       fsOpenMs: round(fs.openMs),
+      fsIndexMb: Number(fs.indexMb.toFixed(1)),
       sqliteOpenMs: round(sqlite.openMs),
     }),
   );

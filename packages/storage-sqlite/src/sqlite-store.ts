@@ -19,6 +19,7 @@ import {
   StoreClosedError,
   StoreCorruptError,
   StoreFullError,
+  StoreIOError,
   StoreVersionError,
   type CanonicalTip,
   type ChainStore,
@@ -213,7 +214,13 @@ export class SqliteStore implements ChainStore {
     if (!Number.isSafeInteger(cacheMiB) || cacheMiB <= 0) {
       throw new InvalidArgumentError(`options.cacheMiB: expected a positive safe integer, got ${String(cacheMiB)}`);
     }
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (error) {
+        throw new StoreIOError(`creating the directory of ${path}: ${(error as Error).message}`, { cause: error });
+      }
+    }
     let db: Database.Database | undefined;
     try {
       db = new Database(path, { timeout: 0 });
@@ -221,7 +228,7 @@ export class SqliteStore implements ChainStore {
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma(`page_size = ${PAGE_SIZE}`);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (path !== ':memory:' && mode !== 'wal') throw new StoreVersionError(`${path}: cannot switch the database to WAL mode (got ${String(mode)})`);
+      if (path !== ':memory:' && mode !== 'wal') throw new StoreIOError(`${path}: cannot switch the database to WAL mode (got ${String(mode)})`);
       db.pragma('synchronous = FULL');
       db.pragma(`cache_size = ${-cacheMiB * 1024}`);
       db.pragma('journal_size_limit = 67108864');

@@ -12,7 +12,13 @@ import type { Block, BlockHeader, Transaction } from '@safechain/core';
  * - Stored values are returned as they were given: blocks with their transactions in the stored form (full or
  *   stripped, as the retention filter chose before `commit`), byte for byte.
  * - Lookups by block hash, canonical height and transaction id take near-constant time.
- * - Keys are the 32-byte hashes as given; the store never recomputes or trusts nothing: it is not a validator.
+ * - Keys are the 32-byte hashes as given; the store never recomputes them and is not a validator. It checks only what
+ *   keeps its own indexes sound (`planCommit` in commit.ts, shared by every adapter): a canonical update leaves no
+ *   gap, names stored blocks only, and puts each block at its header's height; a block sent again is ignored (the
+ *   first write wins). A commit that fails these checks throws before anything changes.
+ * - A transaction id appears at most once on a valid canonical chain; if the chain handed a store one twice, which of
+ *   the two `getTransaction` returns is not specified.
+ * - Data read back from disk is untrusted: adapters verify checksums and throw StoreCorruptError on damage.
  */
 
 /** A block as the Block Tree knows it. */
@@ -83,7 +89,12 @@ export interface ChainStore {
   /** Adapter name for logs and metrics: `memory`, `sqlite`, `fs`. */
   readonly kind: string;
 
-  /** Applies `commit` atomically and durably. @throws StoreClosedError, StoreFullError, StoreCorruptError */
+  /**
+   * Applies `commit` atomically and durably.
+   * @throws StoreClosedError; InvalidArgumentError (malformed commit) and StoreConsistencyError (see above), both
+   *   before anything is written; StoreFullError (size limit or disk full; nothing applied); StoreIOError (the disk
+   *   failed); StoreCorruptError.
+   */
   commit(commit: Commit): Promise<void>;
 
   hasBlock(hash: Uint8Array): Promise<boolean>;
@@ -100,7 +111,7 @@ export interface ChainStore {
   /** A transaction on the canonical chain, by id. Transactions only on forks are not found. */
   getTransaction(id: Uint8Array): Promise<StoredTransaction | undefined>;
 
-  /** Every mempool entry, oldest first. */
+  /** Every mempool entry, oldest first. Re-adding an entry keeps its place and replaces its transaction. */
   pending(): AsyncIterable<PendingTransaction>;
 
   getMeta(key: string): Promise<Uint8Array | undefined>;

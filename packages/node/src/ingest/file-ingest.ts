@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { constants } from 'node:fs';
+import { constants, watch as watchDirectory, type FSWatcher as DirectoryWatcher } from 'node:fs';
 import { mkdir, open, opendir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { watch as chokidarWatch, type FSWatcher as ChokidarWatcher } from 'chokidar';
 import { MAX_SOURCE_BYTES, sha256, toHex, transactionId, utf8, type Transaction } from '@safechain/core';
 import { compileCriteria, isIncompleteName, type CompiledCriteria, type IntakeCriteria } from './criteria.js';
 import {
@@ -70,8 +70,13 @@ export interface FileIngestOptions {
   readonly retryDelayMs?: number;
   /** Period of `ingest:progress` events while counts change (default 1 s); a rescan also reports every 1000 names. */
   readonly progressIntervalMs?: number;
-  /** Watch with chokidar (default true); without it only rescans find files. */
-  readonly watch?: boolean;
+  /**
+   * How new files are noticed between rescans. `native` (default, also `true`): one `fs.watch` on the inbox folder,
+   * one inotify watch whatever the number of files. `chokidar`: chokidar, which also watches every file on its own
+   * (an inotify watch per file, and it re-reads the folder), so it suits small inboxes only. `false`: rescans only, the
+   * choice for network shares (SMB, NFS) where change events do not arrive; set `rescanIntervalMs` low then.
+   */
+  readonly watch?: boolean | 'native' | 'chokidar';
   readonly logger?: IngestLogger;
 }
 
@@ -208,14 +213,14 @@ export class FileIngest extends EventEmitter<IngestEvents> {
   readonly #maxTransactions: number;
   readonly #retryDelayMs: number;
   readonly #progressIntervalMs: number;
-  readonly #watchEnabled: boolean;
+  readonly #watchMode: 'native' | 'chokidar' | false;
 
   #inbox = '';
   #syncInbox: DirSyncer | null = null;
   #syncProcessed: DirSyncer | null = null;
   #syncRejected: DirSyncer | null = null;
   #syncJournal: DirSyncer | null = null;
-  #watcher: FSWatcher | null = null;
+  #watcher: { close(): Promise<void> | void } | null = null;
   #started = false;
   #stopping = false;
 
@@ -286,7 +291,11 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     this.#maxTransactions = intOption(options.maxTransactionsPerFile, 10_000, 'maxTransactionsPerFile');
     this.#retryDelayMs = intOption(options.retryDelayMs, 1000, 'retryDelayMs', 0);
     this.#progressIntervalMs = intOption(options.progressIntervalMs, 1000, 'progressIntervalMs');
-    this.#watchEnabled = options.watch ?? true;
+    const watchMode = options.watch ?? 'native';
+    if (![true, false, 'native', 'chokidar'].includes(watchMode)) {
+      throw new IngestConfigError('watch: expected "native", "chokidar" or false');
+    }
+    this.#watchMode = watchMode === true ? 'native' : watchMode;
   }
 
   /**
@@ -312,7 +321,8 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     this.#syncRejected = new DirSyncer(this.#rejectedDir);
     this.#syncJournal = new DirSyncer(this.#journalDir);
     await this.#recover();
-    if (this.#watchEnabled) await this.#startWatcher();
+    if (this.#watchMode === 'native') this.#startNativeWatcher();
+    else if (this.#watchMode === 'chokidar') await this.#startChokidar();
     if (this.#rescanIntervalMs > 0) {
       this.#rescanTimer = setInterval(() => void this.rescan(), this.#rescanIntervalMs);
       this.#rescanTimer.unref();
@@ -427,9 +437,38 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     }
   }
 
-  async #startWatcher(): Promise<void> {
+  /**
+   * One `fs.watch` on the inbox folder: every event names the entry that changed, which is queued (our own moves out
+   * of the inbox come back as events too and are dropped after one lstat). An event without a name, or a watcher
+   * error, falls back to a rescan; the periodic rescan covers events the platform dropped.
+   */
+  #startNativeWatcher(): void {
+    let watcher: DirectoryWatcher;
+    try {
+      watcher = watchDirectory(this.#inbox, { persistent: true });
+    } catch (error) {
+      this.#log.warn('cannot watch the inbox; relying on rescans', { error: describeError(error) });
+      return;
+    }
+    watcher.on('change', (_event, filename) => {
+      const name = typeof filename === 'string' ? filename : filename?.toString('utf8');
+      if (name === undefined || name.length === 0) {
+        void this.rescan();
+        return;
+      }
+      if (!name.includes(sep) && this.#criteria.accepts(name)) this.#enqueue(name);
+    });
+    watcher.on('error', (error) => {
+      this.#log.warn('inbox watcher failed; relying on rescans', { error: describeError(error) });
+      watcher.close();
+      if (this.#watcher === watcher) this.#watcher = null;
+    });
+    this.#watcher = watcher;
+  }
+
+  async #startChokidar(): Promise<void> {
     const inbox = this.#inbox;
-    const watcher = watch(inbox, {
+    const watcher: ChokidarWatcher = chokidarWatch(inbox, {
       depth: 0,
       ignoreInitial: true,
       followSymlinks: false,

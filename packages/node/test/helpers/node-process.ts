@@ -105,8 +105,9 @@ function spawnNode(script: string, args: readonly string[], env: NodeJS.ProcessE
     err = keep(err + d.toString());
     all = keep(all + d.toString());
   });
+  // 'close', not 'exit': only then has all output been read.
   const exited = new Promise<Exit>((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       children.delete(child);
       resolve({ code, signal });
     });
@@ -220,7 +221,7 @@ export async function killChildren(): Promise<void> {
   const waits: Promise<unknown>[] = [];
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) {
-      waits.push(new Promise((resolve) => child.once('exit', resolve)));
+      waits.push(new Promise((resolve) => child.once('close', resolve)));
       child.kill('SIGKILL');
     }
   }

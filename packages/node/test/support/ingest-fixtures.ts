@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, readdir, realpath, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex, transactionId, type Transaction } from '@safechain/core';
@@ -18,7 +18,7 @@ export interface Harness {
   readonly sink: FileLogSink;
   readonly ingest: FileIngest;
   readonly logs: Array<{ level: string; message: string; fields?: unknown }>;
-  /** Stops the ingest and closes the sink. */
+  /** Stops the ingest, closes the sink and removes the folder. */
   close(): Promise<void>;
 }
 
@@ -54,6 +54,7 @@ export async function startHarness(
     async close() {
       await ingest.stop();
       await sink.close();
+      await rm(root, { recursive: true, force: true });
     },
   };
 }
