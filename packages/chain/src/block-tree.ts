@@ -911,7 +911,8 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
 
   /** True when the transaction `id` is on the canonical chain. */
   async hasTransaction(id: Uint8Array): Promise<boolean> {
-    return (await this.getTransaction(id)) !== undefined;
+    assertBytes(id, 'id', 32);
+    return (await this.#store.getTransaction(id)) !== undefined;
   }
 
   /**

@@ -395,9 +395,9 @@ export class Mempool extends Emitter<MempoolEvents> {
     this.#unfollow = undefined;
   }
 
-  async #onChain(id: Uint8Array): Promise<boolean> {
+  #onChain(id: Uint8Array): Promise<boolean> {
     if (this.#chain !== undefined) return this.#chain.hasTransaction(id);
-    return (await this.#store.getTransaction(id)) !== undefined;
+    return this.#store.getTransaction(id).then((found) => found !== undefined);
   }
 
   #insert(entry: Entry): void {

@@ -16,7 +16,14 @@ function varintSize(value: number): number {
 }
 
 function stringSize(value: string): number {
-  const n = utf8(value).length;
+  // Content types and trace codes are nearly always ASCII: counted without encoding (and allocating) them.
+  let n = value.length;
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) >= 0x80) {
+      n = utf8(value).length;
+      break;
+    }
+  }
   return varintSize(n) + n;
 }
 

@@ -121,6 +121,20 @@ export class Writer {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
+
+  /**
+   * The bytes written so far as a view into the writer's buffer, valid until the next write or `reset`: for a value
+   * that is hashed at once and not kept (no copy).
+   */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Empties the writer, keeping its buffer, so one writer can encode many values in turn. */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
 }
 
 const textEncoder = new TextEncoder();

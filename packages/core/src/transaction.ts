@@ -196,8 +196,19 @@ export function decodeSignedTxHeader(bytes: Uint8Array): Transaction {
  * @throws InvalidArgumentError when `tx` is not a well-formed transaction.
  */
 export function transactionId(tx: Transaction, provider: CryptoProvider = getCryptoProvider()): Uint8Array {
-  return provider.sha256(encodeSignedTxHeader(tx));
+  assertObject(tx, 'transaction');
+  assertBytes(tx.signature, 'signature', 64);
+  assertTxHeader(tx.header);
+  // The bytes of encodeSignedTxHeader, written into one reused buffer and hashed in place: ids are computed for
+  // every transaction at every step (mempool, block, tree), and the copy would be garbage at once.
+  const w = idWriter.reset();
+  writeTxHeader(w, tx.header);
+  w.fixed(tx.signature);
+  return provider.sha256(w.written());
 }
+
+/** The writer `transactionId` reuses; encoding and hashing are synchronous, so uses never overlap. */
+const idWriter = new Writer(512);
 
 /**
  * Builds the header for `input`, signs it with `signer` and returns the full transaction.

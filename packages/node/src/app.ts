@@ -61,6 +61,8 @@ export async function runNodeApp(type: NodeType, argv: readonly string[], env: N
       process.stderr.write(`safechain: ${error.message}\n`);
       return 2;
     }
-    throw error;
+    // Anything else that stops a start (a folder that cannot be created, a port in use): one line, exit 1.
+    process.stderr.write(`safechain: cannot start the node: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+    return 1;
   }
 }

@@ -23,6 +23,7 @@ import { chainSpecOf, createConsensus, type ChainSpec, type Consensus } from '@s
 import { BlockProducer, BlockTree, Mempool } from '@safechain/chain';
 import { createRetentionFilter, type ChainStore, type RetentionFilter } from '@safechain/storage';
 import { openStore } from './stores.js';
+import { QueryIndex } from './query-index.js';
 import { createNetwork, type Network } from '@safechain/p2p';
 import { createLedgerAdapter } from './ledger-adapter.js';
 import type { FastifyInstance } from 'fastify';
@@ -104,6 +105,7 @@ export class SafechainNode implements NodeService {
   readonly network: Network | null;
   readonly #known: KnownValidTransactions;
   readonly #sequence: SequenceLease;
+  readonly #queryIndex: QueryIndex | null;
   readonly #started = Date.now();
   #api: FastifyInstance | null = null;
   #apiUrl: string | null = null;
@@ -118,6 +120,8 @@ export class SafechainNode implements NodeService {
     readonly reject: (error: unknown) => void;
   }[] = [];
   #committing = false;
+  /** Payload arrays the workers hashed and signed in this process (see `KnownValidTransactions.hashedByUs`). */
+  readonly #signedHere = new WeakSet<Uint8Array>();
   #lastBlockAt = 0;
 
   private constructor(parts: {
@@ -134,6 +138,7 @@ export class SafechainNode implements NodeService {
     known: KnownValidTransactions;
     sequence: SequenceLease;
     log: Logger;
+    queryIndex: QueryIndex | null;
   }) {
     this.config = parts.options.config;
     this.dataDir = parts.options.dataDir;
@@ -150,8 +155,18 @@ export class SafechainNode implements NodeService {
     this.retention = parts.retention;
     this.#known = parts.known;
     this.#sequence = parts.sequence;
+    this.#queryIndex = parts.queryIndex;
+    const index = parts.queryIndex;
+    this.query =
+      index === null
+        ? undefined
+        : async (q: TransactionQuery): Promise<TransactionPage> => {
+            const page = index.query(q);
+            const items = await Promise.all(page.ids.map((id) => this.transaction(id, true)));
+            return { items: items.filter((t): t is TxView => t !== undefined), next: page.next };
+          };
     this.log = parts.log;
-    const produces = this.type === 'full' || this.type === 'producer';
+    const produces = (this.type === 'full' || this.type === 'producer') && mayProduce(this.spec, this.key.id);
     this.producer = produces
       ? new BlockProducer({
           tree: this.tree,
@@ -232,7 +247,9 @@ export class SafechainNode implements NodeService {
       // not verify again.
       const mempool = await Mempool.open({ store, maxCount: config.mempool.maxCount, maxBytes: config.mempool.maxBytes, chain: tree, verifyTransactions: false });
       const sequence = await SequenceLease.open(store);
-      node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, sequence, log });
+      // Archive queries (GraphQL) on the node types that keep all transaction data.
+      const queryIndex = archive ? await QueryIndex.open(join(options.dataDir, 'chain', 'query.sqlite'), tree, store, log.child({ module: 'query' })) : null;
+      node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, sequence, log, queryIndex });
       await node.#startModules();
       return node;
     } catch (error) {
@@ -263,6 +280,8 @@ export class SafechainNode implements NodeService {
       this.producer?.on('block:produced', ({ block }) => {
         if (this.network?.status().state === 'running') this.network.broadcastBlock(block);
       });
+      // When each node committed each block, by its own clock: how long blocks take to cross the network.
+      this.tree.on('tip:changed', (e) => this.log.debug('block committed', { height: e.tip.height, hash: toHex(e.tip.hash), transactions: e.included.length }));
     }
     this.#ready = true;
     this.producer?.start();
@@ -358,7 +377,9 @@ export class SafechainNode implements NodeService {
       traceCodes: r.traceCodes ?? [],
       ...(r.source !== undefined ? { source: r.source } : {}),
     }));
-    return this.pool.signRecords(drafts);
+    const txs = await this.pool.signRecords(drafts);
+    for (const tx of txs) if (tx.payload !== undefined) this.#signedHere.add(tx.payload);
+    return txs;
   }
 
   /**
@@ -398,10 +419,19 @@ export class SafechainNode implements NodeService {
     const report = await this.mempool.add(txs);
     const ids: Uint8Array[] = [];
     for (const o of report.outcomes) {
-      if (o.status === 'invalid') throw new RecordRejectedError(`a transaction was refused by the mempool: ${o.message}`);
+      if (o.status === 'invalid') {
+        // Only size is the caller's doing; anything else about a transaction this node signed is the node's fault.
+        if (o.reason === 'too-large') throw new RecordRejectedError(`record too large for the mempool: ${o.message}`);
+        throw new Error(`the mempool refused a transaction this node signed (${o.reason}): ${o.message}`);
+      }
       ids.push(o.id);
     }
-    this.#known.remember(ids);
+    // Payloads signed in this process were hashed from these very arrays; a transaction read back from the ingest
+    // journal after a restart was not, and keeps the full payload check.
+    this.#known.remember(
+      ids,
+      txs.map((tx) => (tx.payload !== undefined && this.#signedHere.has(tx.payload) ? tx.payload : undefined)),
+    );
     // Flood to the local network once durable here: a peer never holds a record this node could lose.
     if (this.network?.status().state === 'running') this.network.broadcastTransactions(txs);
     this.metricsRegistry.inc('safechain_ingest_transactions_total', 'Transactions ingested (durable)', report.added);
@@ -508,7 +538,7 @@ export class SafechainNode implements NodeService {
     return this.metricsRegistry.render();
   }
 
-  readonly query: ((query: TransactionQuery) => Promise<TransactionPage>) | undefined = undefined;
+  readonly query: ((query: TransactionQuery) => Promise<TransactionPage>) | undefined;
 
   /** The API's base URL once listening. */
   get apiUrl(): string | null {
@@ -525,11 +555,23 @@ export class SafechainNode implements NodeService {
       await this.#api?.close().catch((error: unknown) => this.log.error('stopping the API failed', { error }));
       await this.network?.stop().catch((error: unknown) => this.log.error('stopping the network failed', { error }));
       this.mempool.close();
+      await this.#queryIndex?.close().catch((error: unknown) => this.log.error('closing the query index failed', { error }));
       await this.pool.stop().catch((error: unknown) => this.log.error('stopping workers failed', { error }));
       await this.store.close();
     })();
     return this.#stopping;
   }
+}
+
+/**
+ * Whether the chain lets this key seal at all: a full node of a chain whose genesis names other producers (or
+ * validators) runs no Block Producer, which would otherwise go through the mempool every interval for nothing.
+ */
+function mayProduce(spec: ChainSpec, keyId: string): boolean {
+  const c = spec.consensus;
+  const listed = c.engine === 'single' ? c['producers'] : c.engine === 'poa' ? c['validators'] : undefined;
+  if (!Array.isArray(listed)) return true;
+  return listed.some((k) => typeof k === 'string' && k.toLowerCase() === keyId.toLowerCase());
 }
 
 function networkSummary(network: Network): Readonly<Record<string, unknown>> {
@@ -541,6 +583,8 @@ function networkSummary(network: Network): Readonly<Record<string, unknown>> {
     messages: s.messages,
     bytes: s.bytes,
     drops: s.drops,
+    // Refused handshakes show here (notAMember, banned, ...): an operator's first question when a node stays alone.
+    disconnects: s.disconnects,
     sync: s.sync,
   };
 }

@@ -26,13 +26,15 @@ export interface RunNodeOptions {
 /** Loads, validates and starts; resolves with the running node. @throws ConfigError, DataDirError, store errors */
 export async function startNodeFromDataDir(options: RunNodeOptions): Promise<SafechainNode> {
   const dataDir = options.dataDir;
-  const hasConfig = await access(join(dataDir, CONFIG_FILE)).then(
-    () => true,
-    () => false,
-  );
-  if (!hasConfig) {
-    if (options.initIfMissing === undefined) throw new DataDirError(`${dataDir} has no ${CONFIG_FILE}: run "safechain init --data ${dataDir}" first`);
+  if (options.initIfMissing !== undefined) {
+    // Idempotent: creates only what is missing (key, genesis, config, folders) and keeps the rest.
     await initDataDir({ dataDir, type: options.type ?? 'full', consensus: options.initIfMissing.consensus });
+  } else {
+    const hasConfig = await access(join(dataDir, CONFIG_FILE)).then(
+      () => true,
+      () => false,
+    );
+    if (!hasConfig) throw new DataDirError(`${dataDir} has no ${CONFIG_FILE}: run "safechain init --data ${dataDir}" first`);
   }
   const raw = await readRawConfig(dataDir);
   const merged = applyOverrides(raw as Record<string, Json>, overridesFromEnv(options.env ?? process.env), options.flags ?? {});

@@ -1,4 +1,4 @@
-import { equalBytes, toHex, transactionId, type CryptoProvider, type Transaction } from '@safechain/core';
+import { equalBytes, transactionId, type CryptoProvider, type Transaction } from '@safechain/core';
 import type { TransactionVerifier } from '@safechain/chain';
 
 /**
@@ -10,24 +10,42 @@ import type { TransactionVerifier } from '@safechain/chain';
 export class KnownValidTransactions {
   readonly #ids = new Set<string>();
   readonly #limit: number;
+  /**
+   * Payload arrays whose hash this node computed itself when it signed them, by the key of their transaction: a
+   * block holding that very array for that transaction need not hash its bytes again. Weak: it holds nothing alive.
+   */
+  readonly #hashedPayloads = new WeakMap<Uint8Array, string>();
 
   constructor(limit = 1_000_000) {
     this.#limit = limit;
   }
 
-  remember(ids: readonly Uint8Array[]): void {
-    for (const id of ids) {
+  /**
+   * Remembers ids as valid. With `hashedPayloads` (the same order as `ids`), also remembers those payload arrays as
+   * hashed: only for arrays whose bytes this node hashed itself into the transaction's signed header.
+   */
+  remember(ids: readonly Uint8Array[], hashedPayloads?: readonly (Uint8Array | undefined)[]): void {
+    for (let i = 0; i < ids.length; i++) {
       if (this.#ids.size >= this.#limit) {
         // Drop the oldest entry (insertion order): a miss only costs a full verification.
         const oldest = this.#ids.values().next();
         if (oldest.done !== true) this.#ids.delete(oldest.value);
       }
-      this.#ids.add(toHex(id));
+      const key = keyOf(ids[i]!);
+      this.#ids.add(key);
+      const payload = hashedPayloads?.[i];
+      if (payload !== undefined) this.#hashedPayloads.set(payload, key);
     }
   }
 
   has(id: Uint8Array): boolean {
-    return this.#ids.has(toHex(id));
+    return this.#ids.has(keyOf(id));
+  }
+
+  /** True when `id` is known and `payload` is the array this node hashed when it signed that transaction. */
+  hashedByUs(id: Uint8Array, payload: Uint8Array): boolean {
+    const key = keyOf(id);
+    return this.#ids.has(key) && this.#hashedPayloads.get(payload) === key;
   }
 
   /**
@@ -36,12 +54,17 @@ export class KnownValidTransactions {
    * on every insert once full.
    */
   forget(ids: readonly Uint8Array[]): void {
-    for (const id of ids) this.#ids.delete(toHex(id));
+    for (const id of ids) this.#ids.delete(keyOf(id));
   }
 
   get size(): number {
     return this.#ids.size;
   }
+}
+
+/** A short map key for a 32-byte id (its bytes as latin1 text): cheaper to make and to hash than 64 hex digits. */
+function keyOf(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
 }
 
 export function cachedVerifier(
@@ -56,9 +79,12 @@ export function cachedVerifier(
     // The Block Tree hands over the ids it computed checking the block body; anyone else gets them computed here.
     const given = ids !== undefined && ids.length === txs.length ? ids : undefined;
     txs.forEach((tx, i) => {
-      if (known.has(given?.[i] ?? transactionId(tx, provider))) {
+      const id = given?.[i] ?? transactionId(tx, provider);
+      if (known.has(id)) {
         const p = tx.payload;
-        verdicts[i] = p === undefined || (p.length === tx.header.payloadSize && equalBytes(provider.sha256(p), tx.header.payloadHash));
+        verdicts[i] =
+          p === undefined ||
+          (p.length === tx.header.payloadSize && (known.hashedByUs(id, p) || equalBytes(provider.sha256(p), tx.header.payloadHash)));
       } else {
         rest.push(tx);
         restIndex.push(i);

@@ -10,8 +10,13 @@ import type { ChainTip } from './messages.js';
  *   it with the canonical codec (so it is structurally well formed and within the core limits) and, for
  *   transactions, checked the chain id. Signatures, Merkle roots, consensus rules and every other validity rule are
  *   the adapter's to check. The network relays a block or transaction only after the adapter answered `accepted`.
- * - The network calls `acceptBlock` and `acceptTransactions` one at a time (never two concurrently), in arrival
- *   order, so the adapter needs no locking of its own for them.
+ * - The network calls `acceptBlock` and `acceptTransactions` one at a time (never two concurrently), so the adapter
+ *   needs no locking of its own for them. Blocks are handed over in arrival order and before transactions still
+ *   waiting (transactions of a block already in are then answered `ignored`); transactions from one peer in arrival
+ *   order, several of its messages in one call when they queued up.
+ * - A block's stripped transactions get their payloads back before `acceptBlock` (from the transactions waiting, from
+ *   `getTransaction`, else from peers, each checked against its signed header), except those `wantsPayload` declines;
+ *   what no peer has arrives stripped.
  * - Read methods (`tip`, `headersFrom`, `hasBlock`, `getBlock`, `getTransaction`, `pendingTransactions`) answer
  *   peers' requests and may run concurrently with each other and with the accept methods.
  * - A method that throws is treated as "no answer" (the peer gets an empty response, a message is dropped); the
@@ -69,6 +74,12 @@ export interface LedgerAdapter {
 
   /** Validates and adds transactions to the mempool; returns one verdict per transaction, in order. */
   acceptTransactions(txs: readonly Transaction[], from: PeerRef): Awaitable<readonly TransactionVerdict[]>;
+
+  /**
+   * Optional: whether this node keeps `tx` (stripped in a block it received) with its payload. A payload it does not
+   * keep is not fetched from peers (one at hand is still attached, for relaying). Default: every payload is wanted.
+   */
+  wantsPayload?(tx: Transaction): boolean;
 
   /**
    * Optional: up to `max` transactions waiting in the mempool. When present, the network offers them to every newly

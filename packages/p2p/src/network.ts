@@ -22,13 +22,13 @@ import {
   UnexpectedPeerKeyError,
 } from './errors.js';
 import { Emitter } from './events.js';
+import { CompactBlock } from './compact-block.js';
 import { TransactionRelay } from './flood.js';
 import { checkHello, type LocalIdentity } from './handshake.js';
 import { MAX_IDS_PER_REQUEST, MAX_PEER_ENTRIES, MAX_TRANSACTIONS_PER_MESSAGE } from './limits.js';
 import { Membership } from './membership.js';
 import {
   addressSigningMessage,
-  encodeBlockMessage,
   encodeTransactionsMessage,
   type AddressRecord,
   type Hello,
@@ -51,8 +51,8 @@ import { Peer, type Direction, type PeerHandler, type PeerLimits } from './peer.
 import { PeerTable } from './peer-table.js';
 import { BanList, type Offence } from './scoring.js';
 import { SeenCache } from './seen-cache.js';
-import { SerialQueue } from './serial-queue.js';
-import { answerRequest, encodeBlockForWire, type ServeContext } from './serve.js';
+import { LedgerQueue } from './ledger-queue.js';
+import { answerRequest, type ServeContext } from './serve.js';
 import { closeName, type KnownPeerStatus, type NetworkStatus, type PeerStatus } from './status.js';
 import { Synchronizer } from './sync.js';
 
@@ -98,6 +98,15 @@ interface Seed {
   self: boolean;
 }
 
+/** Transactions of one TRANSACTIONS message that were new here, waiting for the adapter. */
+interface WaitingTransactions {
+  readonly peer: Peer;
+  readonly fresh: readonly { readonly tx: Transaction; readonly id: string }[];
+}
+
+/** Transactions handed to the adapter in one call at most (whole messages; see LedgerQueue). */
+const MAX_LEDGER_BATCH = 4_096;
+
 function increment(record: Record<string, number>, key: string, by = 1): void {
   record[key] = (record[key] ?? 0) + by;
 }
@@ -116,7 +125,9 @@ export class Network extends Emitter<NetworkEvents> {
   readonly #nonces = new SeenCache(8_192);
   readonly #seenTransactions: SeenCache;
   readonly #seenBlocks: SeenCache;
-  readonly #ledger: SerialQueue;
+  readonly #ledger: LedgerQueue<WaitingTransactions>;
+  /** Transactions waiting in the ledger queue by id (hex): a block arriving first takes its payloads from here. */
+  readonly #waiting = new Map<string, Transaction>();
   readonly #relay: TransactionRelay;
   readonly #sync: Synchronizer;
   readonly #peers = new Map<string, Peer>();
@@ -168,7 +179,17 @@ export class Network extends Emitter<NetworkEvents> {
     );
     this.#seenTransactions = new SeenCache(resolved.seenCacheSize);
     this.#seenBlocks = new SeenCache(resolved.seenCacheSize);
-    this.#ledger = new SerialQueue(resolved.maxLedgerQueue);
+    this.#ledger = new LedgerQueue<WaitingTransactions>({
+      maxBlocks: resolved.maxLedgerQueue,
+      maxMessages: resolved.maxLedgerQueue,
+      maxBatch: MAX_LEDGER_BATCH,
+      count: (m) => m.fresh.length,
+      drain: (messages) => this.#acceptWaiting(messages),
+      onError: (error, messages) => {
+        for (const m of messages) for (const f of m.fresh) this.#seenTransactions.delete(f.id);
+        this.#adapterFailed('acceptTransactions', error);
+      },
+    });
     this.#seeds = resolved.seeds.map((address) => ({ address, key: undefined, failures: 0, nextAttemptAt: 0, self: false }));
     this.#local = this.#identity(undefined);
     this.#limits = {
@@ -195,7 +216,7 @@ export class Network extends Emitter<NetworkEvents> {
     this.#sync = new Synchronizer({
       adapter,
       options: { headerBatch: resolved.syncHeaderBatch, blockBatch: resolved.syncBlockBatch, maxRounds: 100 },
-      acceptBlock: (block, peer) => this.#ledger.run(() => this.#acceptBlock(block, peer)),
+      acceptBlock: (block, peer) => this.#ledger.runBlock(async () => (await this.#acceptBlock(block, peer)).verdict),
       offence: (peer, offence, detail) => this.#offence(peer, offence, detail),
       started: (peer, fromHeight, targetHeight) => this.emit('sync:started', { peer: peer.key ?? '', fromHeight, targetHeight }),
       progress: (peer, height, targetHeight) => this.emit('sync:progress', { peer: peer.key ?? '', height, targetHeight }),
@@ -370,6 +391,9 @@ export class Network extends Emitter<NetworkEvents> {
         perMessageDeflate: false,
         handshakeTimeout: this.#options.handshakeTimeoutMs,
         followRedirects: false,
+        // WebSocket masking guards proxies against attacker-chosen plaintext; every frame here is already AES-GCM
+        // ciphertext, so a zero mask (which ws skips on both ends) saves XOR-ing every byte twice.
+        generateMask: zeroMask,
       });
     } catch {
       increment(this.#drops, 'dial-error');
@@ -743,37 +767,56 @@ export class Network extends Emitter<NetworkEvents> {
     if (duplicates > 0) increment(this.#drops, 'duplicate', duplicates);
     if (foreign > 0) this.#offence(peer, 'invalid-transaction', `${foreign} transactions of another chain`, Math.min(foreign, 10));
     if (fresh.length === 0) return;
-    const accepted = this.#ledger.push(
-      async () => {
-        const verdicts = await this.#adapter.acceptTransactions(
-          fresh.map((f) => f.tx),
-          this.#peerRef(peer),
-        );
-        if (!Array.isArray(verdicts) || verdicts.length !== fresh.length) {
-          throw new Error(`acceptTransactions returned ${Array.isArray(verdicts) ? verdicts.length : typeof verdicts} verdicts for ${fresh.length}`);
-        }
-        let invalid = 0;
-        let useful = 0;
-        for (let i = 0; i < fresh.length; i++) {
-          const verdict = verdicts[i];
-          if (verdict === 'accepted') {
-            useful++;
-            this.#relay.enqueue(fresh[i]!.id, encodeTransaction(fresh[i]!.tx), peer.key);
-          } else if (verdict === 'invalid') invalid++;
-        }
-        if (useful > 0) peer.score.reward(1);
-        if (invalid > 0) this.#offence(peer, 'invalid-transaction', `${invalid} invalid transactions`, Math.min(invalid, 10));
-      },
-      (error) => {
-        // Not judged after all: let the transactions be received again.
-        for (const f of fresh) this.#seenTransactions.delete(f.id);
-        this.#adapterFailed('acceptTransactions', error);
-      },
-    );
-    if (!accepted) {
+    if (!this.#ledger.pushTransactions({ peer, fresh })) {
       for (const f of fresh) this.#seenTransactions.delete(f.id);
       increment(this.#drops, 'ledger-busy', fresh.length);
+      return;
     }
+    for (const f of fresh) this.#waiting.set(f.id, f.tx);
+  }
+
+  /** Hands waiting transactions to the adapter: one call per sending peer, in arrival order within each. */
+  async #acceptWaiting(messages: readonly WaitingTransactions[]): Promise<void> {
+    const byPeer = new Map<Peer, { readonly tx: Transaction; readonly id: string }[]>();
+    for (const m of messages) {
+      const list = byPeer.get(m.peer);
+      if (list === undefined) byPeer.set(m.peer, [...m.fresh]);
+      else for (const f of m.fresh) list.push(f);
+    }
+    try {
+      for (const [peer, fresh] of byPeer) {
+        try {
+          await this.#acceptTransactions(peer, fresh);
+        } catch (error) {
+          // Not judged after all: let the transactions be received again.
+          for (const f of fresh) this.#seenTransactions.delete(f.id);
+          this.#adapterFailed('acceptTransactions', error);
+        }
+      }
+    } finally {
+      for (const m of messages) for (const f of m.fresh) this.#waiting.delete(f.id);
+    }
+  }
+
+  async #acceptTransactions(peer: Peer, fresh: readonly { readonly tx: Transaction; readonly id: string }[]): Promise<void> {
+    const verdicts = await this.#adapter.acceptTransactions(
+      fresh.map((f) => f.tx),
+      this.#peerRef(peer),
+    );
+    if (!Array.isArray(verdicts) || verdicts.length !== fresh.length) {
+      throw new Error(`acceptTransactions returned ${Array.isArray(verdicts) ? verdicts.length : typeof verdicts} verdicts for ${fresh.length}`);
+    }
+    let invalid = 0;
+    let useful = 0;
+    for (let i = 0; i < fresh.length; i++) {
+      const verdict = verdicts[i];
+      if (verdict === 'accepted') {
+        useful++;
+        this.#relay.enqueue(fresh[i]!.id, encodeTransaction(fresh[i]!.tx), peer.key);
+      } else if (verdict === 'invalid') invalid++;
+    }
+    if (useful > 0) peer.score.reward(1);
+    if (invalid > 0) this.#offence(peer, 'invalid-transaction', `${invalid} invalid transactions`, Math.min(invalid, 10));
   }
 
   #onBlock(peer: Peer, block: Block): void {
@@ -789,12 +832,12 @@ export class Network extends Emitter<NetworkEvents> {
       increment(this.#drops, 'duplicate');
       return;
     }
-    const queued = this.#ledger.push(
+    const queued = this.#ledger.pushBlock(
       async () => {
-        const verdict = await this.#acceptBlock(block, peer);
+        const { verdict, block: complete } = await this.#acceptBlock(block, peer);
         if (verdict === 'accepted') {
           peer.score.reward(5);
-          this.#relayBlock(block, id, peer);
+          this.#relayBlock(complete, id, peer);
         } else if (verdict === 'orphan') {
           // Not seen after all: it may come again once its ancestors are here. Catch up with the sender.
           this.#seenBlocks.delete(id);
@@ -814,24 +857,104 @@ export class Network extends Emitter<NetworkEvents> {
     }
   }
 
-  async #acceptBlock(block: Block, peer: Peer): Promise<BlockVerdict> {
-    const verdict = await this.#adapter.acceptBlock(block, this.#peerRef(peer));
+  async #acceptBlock(block: Block, peer: Peer): Promise<{ readonly verdict: BlockVerdict; readonly block: Block }> {
+    const complete = await this.#completeBlock(block, peer);
+    const verdict = await this.#adapter.acceptBlock(complete, this.#peerRef(peer));
     if (verdict === 'accepted') this.#seenBlocks.add(toHex(blockHash(block.header)));
-    return verdict;
+    return { verdict, block: complete };
   }
 
+  /**
+   * Restores the payloads of a block's stripped transactions before the adapter sees it: a flooded block comes with
+   * the transactions its sender knew this node has stripped (a block too large for one message, or one served by a
+   * node that keeps only headers, with more). Payloads come from the transactions waiting for the adapter (checked
+   * against their signed header: they are not verified yet), from the adapter (mempool and store), and else from
+   * peers, the sender first (checked likewise). Payloads the adapter does not want (`wantsPayload`) are fetched from
+   * nobody. What no peer has stays stripped: the block is valid without it.
+   */
+  async #completeBlock(block: Block, from: Peer): Promise<Block> {
+    let data: Transaction[] | undefined;
+    const wanted: { readonly index: number; readonly id: Uint8Array; readonly hex: string }[] = [];
+    for (let i = 0; i < block.data.length; i++) {
+      const tx = block.data[i]!;
+      if (tx.payload !== undefined) continue;
+      let id: Uint8Array;
+      try {
+        id = transactionId(tx);
+      } catch {
+        return block; // malformed: the adapter judges the block as it came
+      }
+      const hex = toHex(id);
+      let full: Transaction | undefined;
+      const waiting = this.#waiting.get(hex);
+      if (waiting?.payload !== undefined) {
+        try {
+          full = attachPayload(tx, waiting.payload);
+        } catch {
+          full = undefined;
+        }
+      }
+      if (full === undefined) {
+        // The adapter's transactions were verified when they entered: same id, same signed header, good payload.
+        const held = await this.#localTransaction(id);
+        if (held?.payload !== undefined) full = { header: tx.header, signature: tx.signature, payload: held.payload };
+      }
+      if (full !== undefined) {
+        (data ??= [...block.data])[i] = full;
+        continue;
+      }
+      if (this.#adapter.wantsPayload?.(tx) === false) continue;
+      wanted.push({ index: i, id, hex });
+    }
+    if (wanted.length > 0) {
+      const found = await this.#fetch(
+        wanted.map((w) => w.id),
+        from,
+      );
+      let missing = 0;
+      for (const w of wanted) {
+        const tx = found.get(w.hex);
+        if (tx === undefined) missing++;
+        else (data ??= [...block.data])[w.index] = tx;
+      }
+      if (missing > 0) increment(this.#drops, 'payload-unavailable', missing);
+    }
+    return data === undefined ? block : { header: block.header, data };
+  }
+
+  async #localTransaction(id: Uint8Array): Promise<Transaction | undefined> {
+    try {
+      return await this.#adapter.getTransaction(id);
+    } catch (error) {
+      this.#adapterFailed('getTransaction', error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Floods a block to every peer but `from` and those known to have it, each with the transactions it is known to
+   * have stripped (see CompactBlock). Returns the number of peers it was sent to.
+   */
   #relayBlock(block: Block, id: string, from: Peer | undefined): number {
-    const encoded = encodeBlockForWire(block, this.#options.maxMessageBytes);
-    if (encoded === undefined) {
-      increment(this.#drops, 'block-too-large');
+    const targets = [...this.#peers.values()].filter((peer) => peer !== from && !peer.knownBlocks.has(id));
+    if (targets.length === 0) return 0;
+    let compact: CompactBlock;
+    try {
+      compact = new CompactBlock(block, this.#options.maxMessageBytes);
+    } catch (error) {
+      this.#adapterFailed('relayBlock', error);
       return 0;
     }
-    const message = encodeBlockMessage(encoded);
     let sent = 0;
-    for (const peer of this.#peers.values()) {
-      if (peer === from || peer.knownBlocks.has(id)) continue;
+    for (const peer of targets) {
+      const message = compact.messageFor((txId) => peer.knownTransactions.has(txId));
+      if (message === undefined) {
+        increment(this.#drops, 'block-too-large');
+        return sent;
+      }
       if (peer.sendEncoded('block', message, true)) {
         peer.knownBlocks.add(id);
+        for (const txId of compact.ids) peer.knownTransactions.add(txId);
         sent++;
       } else increment(this.#drops, 'backpressure');
     }
@@ -908,10 +1031,16 @@ export class Network extends Emitter<NetworkEvents> {
    */
   async fetchTransactions(ids: readonly Uint8Array[], maxPeers = 4): Promise<Map<string, Transaction>> {
     this.#assertRunning();
+    return this.#fetch(ids, undefined, maxPeers);
+  }
+
+  /** `fetchTransactions`, asking `first` before the others. */
+  async #fetch(ids: readonly Uint8Array[], first: Peer | undefined, maxPeers = 4): Promise<Map<string, Transaction>> {
     const wanted = new Map<string, Uint8Array>();
     for (const id of ids) wanted.set(toHex(id), id);
     const found = new Map<string, Transaction>();
-    const peers = [...this.#peers.values()].sort(() => Math.random() - 0.5).slice(0, maxPeers);
+    const others = [...this.#peers.values()].filter((p) => p !== first).sort(() => Math.random() - 0.5);
+    const peers = (first !== undefined && first.state === 'open' ? [first, ...others] : others).slice(0, maxPeers);
     for (const peer of peers) {
       const missing = [...wanted.entries()].filter(([hex]) => !found.has(hex)).map(([, id]) => id);
       if (missing.length === 0) break;
@@ -1060,6 +1189,10 @@ export class Network extends Emitter<NetworkEvents> {
       seen: { transactions: this.#seenTransactions.size, blocks: this.#seenBlocks.size },
     };
   }
+}
+
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
 }
 
 function delay(ms: number): Promise<void> {

@@ -311,9 +311,10 @@ export class FsStore implements ChainStore {
       this.#blockInfoLength.set(n, b.infoLength);
       this.#blockSpan.set(n, b.span);
       this.#blockTxCount.set(n, b.txCount);
-      this.#blockFirstEntry.set(n, this.#entryKeys.count);
+      const first = this.#entryKeys.pushAll(b.ids, b.txCount);
+      this.#blockFirstEntry.set(n, first);
       for (let i = 0; i < b.txCount; i++) {
-        const e = this.#entryKeys.push(b.ids, 32 * i);
+        const e = first + i;
         this.#entryIndex.add(e);
         this.#entryBlock.set(e, n);
         this.#entryOffset.set(e, b.txOffsets[i]!);
@@ -331,7 +332,7 @@ export class FsStore implements ChainStore {
         return n;
       });
       this.#canonical.length = Math.min(this.#canonical.length, fromHeight);
-      this.#canonical.push(...numbers);
+      for (const n of numbers) this.#canonical.push(n);
     }
     for (const p of group.pendingAdd) this.#pending.set(toHex(p.id), { id: p.id, segment, offset: p.offset, length: p.length });
     for (const id of group.pendingRemove) this.#pending.delete(toHex(id));

@@ -167,7 +167,7 @@ export function layOutGroup(prepared: PreparedGroup, sequence: number, start: nu
     view.setUint32(p, pendingRemove.length);
     pendingRemove.forEach((id, i) => buf.set(id, p + 4 + 32 * i));
     seal(RecordType.PENDING_REMOVE, 4 + 32 * pendingRemove.length);
-    group.pendingRemove.push(...pendingRemove);
+    for (const id of pendingRemove) group.pendingRemove.push(id);
   }
   meta.forEach(([key, value], i) => {
     const k = prepared.metaKeys[i]!;

@@ -13,6 +13,8 @@ export class HashIndex {
   #slots: Int32Array;
   #mask: number;
   #next: Int32Array;
+  /** Each item's hash, so probes skip most key comparisons and growing the table reads no keys. */
+  #hashes: Int32Array;
   #heads = 0;
   readonly #keys: () => Uint8Array;
   readonly #seed0: number;
@@ -24,6 +26,7 @@ export class HashIndex {
     this.#slots = new Int32Array(initialSlots);
     this.#mask = initialSlots - 1;
     this.#next = new Int32Array(initialSlots);
+    this.#hashes = new Int32Array(initialSlots);
     const seed = randomBytes(8);
     this.#seed0 = seed.readInt32BE(0);
     this.#seed1 = seed.readInt32BE(4);
@@ -31,10 +34,11 @@ export class HashIndex {
 
   #hash(bytes: Uint8Array, at: number): number {
     // All eight words count: keys sharing a long prefix still spread (a murmur-style mix with a random seed).
+    const seed1 = this.#seed1;
     let h = this.#seed0;
     for (let i = at; i < at + 32; i += 4) {
       const w = (bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!;
-      h = Math.imul(h ^ Math.imul(w ^ this.#seed1, 0xcc9e2d51), 0x1b873593);
+      h = Math.imul(h ^ Math.imul(w ^ seed1, 0xcc9e2d51), 0x1b873593);
       h = (h << 13) | (h >>> 19);
     }
     h ^= h >>> 16;
@@ -43,29 +47,28 @@ export class HashIndex {
     return h;
   }
 
-  /** The slot holding `key`'s chain, or the empty slot where it would go. */
-  #find(key: Uint8Array, keyAt: number): number {
+  /** The slot holding the chain of the key at `key[keyAt]` (hash `h`), or the empty slot where it would go. */
+  #find(key: Uint8Array, keyAt: number, h: number): number {
     const table = this.#keys();
-    let slot = this.#hash(key, keyAt) & this.#mask;
+    const slots = this.#slots;
+    const hashes = this.#hashes;
+    let slot = h & this.#mask;
     for (;;) {
-      const entry = this.#slots[slot]!;
+      const entry = slots[slot]!;
       if (entry === 0) return slot;
-      const at = (entry - 1) * 32;
-      let same = true;
-      for (let i = 0; i < 32; i++) {
-        if (table[at + i] !== key[keyAt + i]) {
-          same = false;
-          break;
-        }
+      if (hashes[entry - 1] === h) {
+        const at = (entry - 1) * 32;
+        let i = 0;
+        while (i < 32 && table[at + i] === key[keyAt + i]) i++;
+        if (i === 32) return slot;
       }
-      if (same) return slot;
       slot = (slot + 1) & this.#mask;
     }
   }
 
   /** The newest item with `key`, or -1. */
   first(key: Uint8Array): number {
-    return this.#slots[this.#find(key, 0)]! - 1;
+    return this.#slots[this.#find(key, 0, this.#hash(key, 0))]! - 1;
   }
 
   /** The next older item with the same key as `item`, or -1. */
@@ -76,11 +79,18 @@ export class HashIndex {
   /** Adds `item`, whose key is already in the key table. */
   add(item: number): void {
     if (item >= this.#next.length) {
-      const grown = new Int32Array(Math.max(item + 1, this.#next.length * 2));
-      grown.set(this.#next);
-      this.#next = grown;
+      const size = Math.max(item + 1, this.#next.length * 2);
+      const next = new Int32Array(size);
+      next.set(this.#next);
+      this.#next = next;
+      const hashes = new Int32Array(size);
+      hashes.set(this.#hashes);
+      this.#hashes = hashes;
     }
-    const slot = this.#find(this.#keys(), item * 32);
+    const table = this.#keys();
+    const h = this.#hash(table, item * 32);
+    this.#hashes[item] = h;
+    const slot = this.#find(table, item * 32, h);
     const head = this.#slots[slot]!;
     this.#next[item] = head - 1;
     this.#slots[slot] = item + 1;
@@ -89,15 +99,17 @@ export class HashIndex {
 
   #rehash(): void {
     const old = this.#slots;
-    this.#slots = new Int32Array(old.length * 2);
-    this.#mask = this.#slots.length - 1;
-    const table = this.#keys();
+    const slots = new Int32Array(old.length * 2);
+    const mask = slots.length - 1;
+    const hashes = this.#hashes;
     for (const entry of old) {
       if (entry === 0) continue;
-      let slot = this.#hash(table, (entry - 1) * 32) & this.#mask;
-      while (this.#slots[slot] !== 0) slot = (slot + 1) & this.#mask;
-      this.#slots[slot] = entry;
+      let slot = hashes[entry - 1]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = entry;
     }
+    this.#slots = slots;
+    this.#mask = mask;
   }
 }
 
@@ -114,15 +126,23 @@ export class KeyTable {
     return this.#count;
   }
 
-  /** Appends `key` (32 bytes at `key[at]`) and returns its item number. */
-  push(key: Uint8Array, at = 0): number {
-    if ((this.#count + 1) * 32 > this.#bytes.length) {
-      const grown = new Uint8Array(this.#bytes.length * 2);
+  /** Appends `key` (32 bytes) and returns its item number. */
+  push(key: Uint8Array): number {
+    return this.pushAll(key, 1);
+  }
+
+  /** Appends `count` keys laid end to end in `keys` and returns the item number of the first. */
+  pushAll(keys: Uint8Array, count: number): number {
+    const need = (this.#count + count) * 32;
+    if (need > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(need, this.#bytes.length * 2));
       grown.set(this.#bytes);
       this.#bytes = grown;
     }
-    this.#bytes.set(key.subarray(at, at + 32), this.#count * 32);
-    return this.#count++;
+    this.#bytes.set(keys.length === 32 * count ? keys : keys.subarray(0, 32 * count), this.#count * 32);
+    const first = this.#count;
+    this.#count += count;
+    return first;
   }
 
   /** A copy of item `i`'s key. */

@@ -3,7 +3,9 @@
  * Small segments make the kills land around segment creation too.
  * Usage: crash-child.ts <store directory> <round>
  */
-import { runCrashWriter } from '@safechain/storage/crash';
+// `@safechain/storage/crash` is the published entry for this; the workspace type check maps only the `testing`
+// subpath to source, and `testing` loads vitest, which a plain child process cannot. So: the source file itself.
+import { runCrashWriter } from '../../storage/src/crash.js';
 import { FsStore } from '../src/index.js';
 
 const [dir, round] = process.argv.slice(2);

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCrashRounds } from '@safechain/storage/crash';
+import { runCrashRounds } from '@safechain/storage/testing';
 import { afterAll, expect, it } from 'vitest';
 import { FsStore, type FsRecoveryReport } from '../src/index.js';
 

@@ -2,7 +2,9 @@
  * The writer half of the crash test: opens the store named on the command line and commits blocks until killed.
  * Usage: crash-child.ts <database path> <round>
  */
-import { runCrashWriter } from '@safechain/storage/crash';
+// `@safechain/storage/crash` is the published entry for this; the workspace type check maps only the `testing`
+// subpath to source, and `testing` loads vitest, which a plain child process cannot. So: the source file itself.
+import { runCrashWriter } from '../../storage/src/crash.js';
 import { SqliteStore } from '../src/index.js';
 
 const [path, round] = process.argv.slice(2);

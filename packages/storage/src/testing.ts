@@ -17,6 +17,13 @@ import { MemoryStore } from './memory.js';
 import type { BlockWrite, CanonicalUpdate, ChainStore, Commit } from './store.js';
 
 export { ChainFixture, blockWriteOf, FIXTURE_EPOCH, type FixtureBlockOptions, type ParentBlock } from './fixtures.js';
+export {
+  runCrashRounds,
+  runCrashWriter,
+  type CrashRoundReport,
+  type CrashRoundsOptions,
+  type CrashWriterOptions,
+} from './crash.js';
 
 /**
  * The ChainStore compliance suite. Every adapter's tests call `runStoreCompliance` with a harness; the suite checks the

@@ -95,12 +95,13 @@ describe('planChunks', () => {
 describe('ProcessingPool', () => {
   let pool: ProcessingPool;
 
+  // Starting workers from TypeScript source compiles them first: slow on a loaded machine.
   beforeAll(async () => {
     pool = await ProcessingPool.start({ size: 2, seed, maxChunkItems: 64 });
-  });
+  }, 60_000);
 
   afterAll(async () => {
-    await pool.stop();
+    await pool?.stop();
   });
 
   it('signs exactly what core signs inline, in order, across workers', async () => {

@@ -6,11 +6,11 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
   NodeKey,
-  createTransaction,
   decodeTransaction,
   getCryptoProvider,
+  txSigningMessage,
   verifyTransaction,
-  type TransactionInput,
+  type TxHeader,
 } from '@safechain/core';
 import {
   SIGN_RESULT_BYTES,
@@ -53,23 +53,30 @@ function sign(request: Extract<WorkerRequest, { type: 'sign' }>): ArrayBuffer {
   for (let i = 0; i < items.length; i++) {
     const item = items[i]!;
     const meta = request.meta[i]!;
+    const payload = item.subarray(32);
+    // The header createTransaction would build (the pool checked the payload's type and size). Only the signature
+    // and the payload hash go back, so the copies createTransaction makes for its caller (payload, header, chain id)
+    // are skipped: the same bytes are signed.
+    const payloadHash = provider.sha256(payload);
     const base = {
       chainId: item.subarray(0, 32),
-      payload: item.subarray(32),
+      origin: key.publicKey,
       sequence: meta.sequence,
       createdAt: meta.createdAt,
       contentType: meta.contentType,
       traceCodes: meta.traceCodes,
+      payloadHash,
+      payloadSize: payload.length,
     };
-    const input: TransactionInput = meta.source === null ? base : { ...base, source: meta.source };
-    let tx;
+    const header: TxHeader = meta.source === null ? base : { ...base, source: meta.source };
+    let signature: Uint8Array;
     try {
-      tx = createTransaction(input, key, provider);
+      signature = key.sign(txSigningMessage(header));
     } catch (error) {
       throw new ItemError(i, error);
     }
-    out.set(tx.signature, i * SIGN_RESULT_BYTES);
-    out.set(tx.header.payloadHash, i * SIGN_RESULT_BYTES + 64);
+    out.set(signature, i * SIGN_RESULT_BYTES);
+    out.set(payloadHash, i * SIGN_RESULT_BYTES + 64);
   }
   return out.buffer;
 }

@@ -1,0 +1,552 @@
+/**
+ * bench:net — a local network under sustained load: how many records per second end up in a committed block on
+ * every node, how fast blocks cross the network, and whether anything acknowledged goes missing.
+ *
+ *   pnpm bench:net                 30 s of load at 6,000 records/s offered
+ *   pnpm bench:net --quick         10 s of load; finishes within about a minute
+ *   options: --rate N (records/s offered, all nodes together)  --duration S  --to spread|producer
+ *            --interval MS (block interval, 500)  --batch N (records a request, 250)  --connections N (per node, 2)
+ *            --profile (V8 CPU profile of one non-producing full node)  --keep (keep the data folders)
+ *
+ * Four full nodes on 127.0.0.1, each a separate process started from source as an operator starts it
+ * (`apps/full-node/src/main.ts --data DIR`), each with its own data folder and config.json: one of them is the
+ * chain's single producer (named in genesis) and the seed; all four list each other in `network.allow`. A full node
+ * verifies every transaction it did not sign itself, so all four verify every record.
+ *
+ * Load: 1 kB random records as NDJSON batches (POST /v1/records/batch) at a fixed offered rate for a fixed duration,
+ * spread evenly over the four nodes' APIs (default) or all sent to the producer (`--to producer`). A record counts
+ * once the API acknowledged it (202: durable on that node).
+ *
+ * Figures:
+ * - txPerSec: records acknowledged during the load and committed on all four nodes, divided by the time from the
+ *   start of the load until the last of them was committed on all four;
+ * - propagation: for each block with transactions, the time from the producer committing it to each other node
+ *   committing it, read from the `block committed` lines every node logs (at level debug) when its Block Tree moves
+ *   the tip; one machine, one clock, millisecond stamps;
+ * - lost: acknowledged records missing from a committed block on any node at the end (after the backlog drained);
+ * - payloads: a sample of records looked up on every node must carry their payload (full nodes keep everything);
+ * - verifyCeilingTxPerSec: this machine's raw ed25519 verify rate (node:crypto, one worker thread per core, measured
+ *   in this run just before the load) divided by 4, the number of nodes that verify every record.
+ * The last line of output is one JSON object with the figures.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { initDataDir } from '../packages/node/src/data-dir.js';
+import { HttpClient } from './lib/http.js';
+import { BatchLoad, type BatchOutcome } from './lib/load.js';
+import { CATEGORIES, readProfiles, summariseProfile } from './lib/profile.js';
+import { loadNow, machineFacts, machineMarkdown, markdownTable, progress, REPO_ROOT, textTable, writeResults } from './lib/report.js';
+import { fmt, latencySummary, round } from './lib/stats.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    to: { type: 'string', default: 'spread' },
+    interval: { type: 'string', default: '500' },
+    batch: { type: 'string', default: '250' },
+    connections: { type: 'string', default: '2' },
+    profile: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const QUICK = flags.quick === true;
+const NODES = 4;
+const RATE = Number(flags.rate ?? '6000');
+const DURATION_MS = Number(flags.duration ?? (QUICK ? '10' : '30')) * 1000;
+const TO = flags.to;
+const INTERVAL_MS = Number(flags.interval);
+const BATCH = Number(flags.batch);
+const CONNECTIONS = Number(flags.connections);
+const PROFILE = flags.profile === true;
+const RECORD_BYTES = 1024;
+const CORES = availableParallelism();
+const DRAIN_MS = QUICK ? 20_000 : 90_000;
+const CEILING_MS = QUICK ? 1500 : 3000;
+const PAYLOAD_SAMPLE = QUICK ? 50 : 200;
+const command = `pnpm bench:net${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
+
+for (const [name, v] of [['rate', RATE], ['duration', DURATION_MS], ['interval', INTERVAL_MS], ['batch', BATCH], ['connections', CONNECTIONS]] as const) {
+  if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name}: expected a positive integer`);
+}
+if (TO !== 'spread' && TO !== 'producer') throw new Error('--to: expected spread or producer');
+
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes
+
+const children = new Set<ChildProcess>();
+function killAll(): void {
+  for (const c of children) c.kill('SIGKILL');
+}
+process.on('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Commit time (ms since the epoch, the node's clock) of each block height, from the node's log. */
+type Commits = Map<number, { readonly at: number; readonly hash: string; readonly transactions: number }>;
+
+interface BenchNode {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly identity: string;
+  readonly apiPort: number;
+  readonly p2pPort: number;
+  child?: ChildProcess;
+  exited?: Promise<number | null>;
+  apiUrl?: string;
+  readonly commits: Commits;
+  logTail: string[];
+}
+
+function cpuSeconds(pid: number): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function setUp(root: string): Promise<BenchNode[]> {
+  const nodes: BenchNode[] = [];
+  for (let i = 0; i < NODES; i++) {
+    const name = i === 0 ? 'producer' : `full-${i}`;
+    const dataDir = join(root, name);
+    const init = await initDataDir({
+      dataDir,
+      type: 'full',
+      consensus: 'single',
+      chainName: 'bench-net',
+      ...(i === 0 ? {} : { genesisFile: join(root, 'producer', 'genesis.json') }),
+    });
+    nodes.push({ name, dataDir, identity: init.identity, apiPort: await freePort(), p2pPort: await freePort(), commits: new Map(), logTail: [] });
+  }
+  const allow = nodes.map((n) => n.identity);
+  for (const n of nodes) {
+    const config = {
+      type: 'full',
+      api: { host: '127.0.0.1', port: n.apiPort },
+      producer: { blockIntervalMs: INTERVAL_MS },
+      network: { enabled: true, host: '127.0.0.1', port: n.p2pPort, seeds: n === nodes[0] ? [] : [`127.0.0.1:${nodes[0]!.p2pPort}`], allow },
+      ingest: { enabled: false },
+      log: { level: 'debug' },
+    };
+    // initDataDir wrote a config.json for the type; the benchmark's replaces it before the first start.
+    writeFileSync(join(n.dataDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  }
+  return nodes;
+}
+
+async function startNode(n: BenchNode, profileDir: string | undefined): Promise<void> {
+  const args = [
+    '--conditions=@safechain/source',
+    '--import',
+    'tsx',
+    ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=1000']),
+    join('apps', 'full-node', 'src', 'main.ts'),
+    '--data',
+    n.dataDir,
+  ];
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  n.child = child;
+  n.exited = new Promise((resolve) => {
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    });
+  });
+  const log = createWriteStream(join(n.dataDir, 'node.log'));
+  let partial = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (line.includes('"block committed"')) {
+        try {
+          const e = JSON.parse(line) as { time: string; height: number; hash: string; transactions: number };
+          if (!n.commits.has(e.height)) n.commits.set(e.height, { at: Date.parse(e.time), hash: e.hash, transactions: e.transactions });
+        } catch {
+          // a torn line: the next ones still count
+        }
+      } else if (line.trim() !== '' && !line.includes('"level":"debug"')) {
+        n.logTail.push(line);
+        if (n.logTail.length > 20) n.logTail.shift();
+      }
+    }
+  });
+  n.apiUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${n.name} did not start within 120 s`)), 120_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      out += chunk.toString('utf8');
+      const m = /api\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    void n.exited!.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${n.name} exited with code ${String(code)} before listening:\n${n.logTail.join('\n')}`));
+    });
+  });
+}
+
+interface StatusView {
+  readonly height: number;
+  readonly tip: string;
+  readonly mempool: { readonly count: number };
+  readonly network: { readonly counts: { readonly connected: number }; readonly drops: Readonly<Record<string, number>>; readonly bytes: { readonly in: number; readonly out: number } } | null;
+}
+
+async function statusOf(client: HttpClient): Promise<StatusView | undefined> {
+  return client.getJson<StatusView>('/v1/status').catch(() => undefined);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The verify ceiling
+
+const VERIFY_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+const messages = Array.from({ length: 64 }, () => crypto.randomBytes(200));
+const signatures = messages.map((m) => crypto.sign(null, m, privateKey));
+const started = performance.now();
+const deadline = started + workerData.durationMs;
+let n = 0;
+while (performance.now() < deadline) {
+  for (let i = 0; i < 64; i++) if (!crypto.verify(null, messages[i], publicKey, signatures[i])) throw new Error('verify failed');
+  n += 64;
+}
+parentPort.postMessage(n / ((performance.now() - started) / 1000));
+`;
+
+/** ed25519 verifications per second with node:crypto on `threads` worker threads at once (200-byte messages). */
+async function rawVerifyRate(threads: number, durationMs: number): Promise<number> {
+  const rates = await Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const w = new Worker(VERIFY_WORKER, { eval: true, workerData: { durationMs } });
+          w.once('message', (perSecond: number) => {
+            resolve(perSecond);
+            void w.terminate();
+          });
+          w.once('error', reject);
+        }),
+    ),
+  );
+  return rates.reduce((a, b) => a + b, 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Run
+
+interface BlockView {
+  readonly hash: string;
+  readonly height: number;
+  readonly transactionIds: readonly string[];
+}
+
+interface TxView {
+  readonly status: string;
+  readonly stripped: boolean;
+}
+
+async function main(): Promise<void> {
+  const machine = machineFacts(command);
+  const root = mkdtempSync(join(tmpdir(), 'safechain-bench-net-'));
+  const profileDir = PROFILE ? join(root, 'profile') : undefined;
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
+  progress(`setting up ${NODES} full nodes in ${root}`);
+  const nodes = await setUp(root);
+  const producer = nodes[0]!;
+  const profiled = nodes[1]!;
+  try {
+    const startAt = performance.now();
+    await Promise.all(nodes.map((n) => startNode(n, n === profiled ? profileDir : undefined)));
+    const clients = nodes.map((n) => new HttpClient(n.apiUrl!, { connections: 2, timeoutMs: 30_000 }));
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      const all = await Promise.all(clients.map(statusOf));
+      if (all.every((s) => (s?.network?.counts.connected ?? 0) >= NODES - 1)) break;
+      if (performance.now() > deadline) throw new Error(`the nodes did not all connect: ${all.map((s) => s?.network?.counts.connected ?? '?').join(', ')}`);
+      await sleep(200);
+    }
+    progress(`${NODES} nodes up and fully connected in ${round((performance.now() - startAt) / 1000, 1)} s`);
+
+    progress(`raw ed25519 verify rate on ${CORES} threads (${CEILING_MS} ms)`);
+    const verifyRate = await rawVerifyRate(CORES, CEILING_MS);
+    const verifyCeiling = verifyRate / NODES;
+
+    // Load.
+    const targets = TO === 'producer' ? [producer] : nodes;
+    const perTarget = RATE / targets.length;
+    const loads = targets.map((n) => new BatchLoad({ apiUrl: n.apiUrl!, connections: CONNECTIONS, batch: BATCH, payloadBytes: RECORD_BYTES }));
+    const acked = new Map<string, number>();
+    const statuses = new Map<number, number>();
+    let offered = 0;
+    const startHeight = Math.max(...(await Promise.all(clients.map(statusOf))).map((s) => s?.height ?? 0));
+    const cpuBefore = nodes.map((n) => cpuSeconds(n.child!.pid!));
+    const loadStartWall = Date.now();
+    const loadStartUs = monoUs();
+    progress(`offering ${fmt(RATE)} records/s for ${DURATION_MS / 1000} s, ${TO === 'producer' ? 'all to the producer' : `spread over ${NODES} nodes`}`);
+    const results = await Promise.all(
+      loads.map((l) =>
+        l.run(perTarget, DURATION_MS, (o: BatchOutcome) => {
+          statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
+          if (o.status === 202) for (const id of o.ids) acked.set(id, Date.now());
+        }),
+      ),
+    );
+    for (const r of results) offered += r.sent;
+    const loadEndWall = Date.now();
+    const loadEndUs = monoUs();
+    const cpuAfterLoad = nodes.map((n) => cpuSeconds(n.child!.pid!));
+    for (const l of loads) l.close();
+    progress(`load done: ${fmt(acked.size)} acknowledged of ${fmt(offered)} offered; draining`);
+
+    // Drain: every node's tip equal and every mempool empty (or no progress for a while).
+    const drainDeadline = performance.now() + DRAIN_MS;
+    let final: StatusView[] = [];
+    for (;;) {
+      final = (await Promise.all(clients.map(statusOf))).filter((s): s is StatusView => s !== undefined);
+      const settled = final.length === NODES && final.every((s) => s.tip === final[0]!.tip && s.mempool.count === 0);
+      if (settled || performance.now() > drainDeadline) break;
+      await sleep(250);
+    }
+    const drainedAt = Date.now();
+
+    // Every node's canonical chain since the start: same hashes, and the ids it committed.
+    progress('reading every node\'s blocks');
+    const endHeight = Math.min(...final.map((s) => s.height));
+    const idHeight = new Map<string, number>();
+    const perNode: Set<string>[] = nodes.map(() => new Set());
+    let forks = 0;
+    for (let h = startHeight + 1; h <= endHeight; h++) {
+      const views = await Promise.all(clients.map((c) => c.getJson<BlockView>(`/v1/blocks/${h}`)));
+      const first = views[0];
+      views.forEach((v, i) => {
+        if (v === undefined) return;
+        if (first !== undefined && v.hash !== first.hash) forks++;
+        for (const id of v.transactionIds) perNode[i]!.add(id);
+      });
+      for (const id of first?.transactionIds ?? []) idHeight.set(id, h);
+    }
+
+    // Commit on all four: the latest of the four nodes' commit times of the record's block.
+    let committedAll = 0;
+    let lastAllAt = loadStartWall;
+    const lostIds: string[] = [];
+    const allAt = new Map<number, number>();
+    for (let h = startHeight + 1; h <= endHeight; h++) {
+      const times = nodes.map((n) => n.commits.get(h)?.at);
+      if (times.every((t) => t !== undefined)) allAt.set(h, Math.max(...(times as number[])));
+    }
+    const latencies: number[] = [];
+    for (const [id, ackAt] of acked) {
+      const h = idHeight.get(id);
+      const everywhere = h !== undefined && perNode.every((s) => s.has(id));
+      if (!everywhere) {
+        lostIds.push(id);
+        continue;
+      }
+      committedAll++;
+      const at = allAt.get(h) ?? drainedAt;
+      if (at > lastAllAt) lastAllAt = at;
+      latencies.push(at - ackAt);
+    }
+    const spanS = (lastAllAt - loadStartWall) / 1000;
+    const txPerSec = spanS > 0 ? committedAll / spanS : 0;
+
+    // Propagation: producer commit to each other node's commit, blocks with transactions made during the run.
+    const propagation: number[] = [];
+    const perNodeProp = nodes.slice(1).map(() => [] as number[]);
+    let blocks = 0;
+    let txsInBlocks = 0;
+    for (const [h, p] of producer.commits) {
+      if (h <= startHeight || h > endHeight || p.transactions === 0) continue;
+      blocks++;
+      txsInBlocks += p.transactions;
+      nodes.slice(1).forEach((n, i) => {
+        const c = n.commits.get(h);
+        if (c !== undefined) {
+          propagation.push(c.at - p.at);
+          perNodeProp[i]!.push(c.at - p.at);
+        }
+      });
+    }
+    const prop = latencySummary(propagation);
+    const ackToAll = latencySummary(latencies);
+
+    // Payloads: full nodes keep every record in full.
+    const sample = [...acked.keys()].filter((_, i, a) => i % Math.max(1, Math.floor(a.length / PAYLOAD_SAMPLE)) === 0).slice(0, PAYLOAD_SAMPLE);
+    let strippedOnFull = 0;
+    for (const c of clients) {
+      for (const id of sample) {
+        const v = await c.getJson<TxView>(`/v1/transactions/${id}?payload=false`).catch(() => undefined);
+        if (v !== undefined && v.stripped) strippedOnFull++;
+      }
+    }
+
+    const networkStatus = await Promise.all(clients.map(statusOf));
+    const cpuLoad = nodes.map((_, i) => (cpuAfterLoad[i]! - cpuBefore[i]!) / ((loadEndUs - loadStartUs) / 1e6));
+    const loadAtEnd = loadNow();
+    for (const c of clients) c.close();
+
+    // Stop (profiles are written on exit).
+    progress('stopping the nodes');
+    await Promise.all(
+      nodes.map(async (n) => {
+        n.child!.kill('SIGTERM');
+        const t = setTimeout(() => n.child!.kill('SIGKILL'), 30_000);
+        await n.exited;
+        clearTimeout(t);
+      }),
+    );
+
+    let profileMd = '';
+    let profileTop: { name: string; where: string; ms: number }[] = [];
+    if (profileDir !== undefined) {
+      const profiles = readProfiles(profileDir);
+      const main = profiles[0];
+      if (main !== undefined) {
+        const s = summariseProfile(main.profile, loadStartUs, loadEndUs, 20);
+        profileTop = s.topFunctions.map((f) => ({ name: f.name, where: f.where, ms: round(f.ms) }));
+        const rows = CATEGORIES.filter((c) => (s.byCategory.get(c) ?? 0) > 0)
+          .map((c) => [c, fmt(s.byCategory.get(c) ?? 0), `${round(((s.byCategory.get(c) ?? 0) / Math.max(1, s.busyMs)) * 100, 1)} %`] as const)
+          .sort((a, b) => Number(b[1].replace(/,/g, '')) - Number(a[1].replace(/,/g, '')));
+        profileMd = [
+          `### CPU profile of ${profiled.name} (a non-producing full node), main thread, load window`,
+          '',
+          `busy ${fmt(s.busyMs)} ms of ${fmt(s.windowMs)} ms sampled`,
+          '',
+          markdownTable(['category', 'self ms', 'share of busy'], rows.map((r) => [...r])),
+          '',
+          markdownTable(['function', 'where', 'self ms'], s.topFunctions.map((f) => [f.name, f.where, fmt(f.ms)])),
+          '',
+          ...profiles.slice(1).map((p) => {
+            const w = summariseProfile(p.profile, loadStartUs, loadEndUs, 5);
+            return `worker thread ${p.thread}: busy ${fmt(w.busyMs)} ms of ${fmt(w.windowMs)} ms; top: ${w.topFunctions.map((f) => `${f.name} ${fmt(f.ms)} ms`).join(', ')}`;
+          }),
+        ].join('\n');
+      }
+    }
+
+    const json = {
+      bench: 'net',
+      quick: QUICK,
+      cores: CORES,
+      nodes: NODES,
+      load: TO,
+      offeredPerSec: RATE,
+      durationS: DURATION_MS / 1000,
+      blockIntervalMs: INTERVAL_MS,
+      batch: BATCH,
+      recordBytes: RECORD_BYTES,
+      acknowledged: acked.size,
+      committedOnAll: committedAll,
+      txPerSec: round(txPerSec),
+      acceptedPerSec: round(acked.size / ((loadEndWall - loadStartWall) / 1000)),
+      ackToAllP50Ms: round(ackToAll.p50),
+      ackToAllP99Ms: round(ackToAll.p99),
+      propagationP50Ms: round(prop.p50),
+      propagationP99Ms: round(prop.p99),
+      propagationMaxMs: round(prop.max),
+      propagationSamples: prop.count,
+      blocks,
+      meanBlockTxs: round(blocks === 0 ? 0 : txsInBlocks / blocks),
+      lost: lostIds.length,
+      forks,
+      strippedOnFull,
+      payloadSample: sample.length * NODES,
+      verifyRawPerSec: round(verifyRate),
+      verifyCeilingTxPerSec: round(verifyCeiling),
+      ofCeiling: round(txPerSec / verifyCeiling, 3),
+      nodeCpuCores: cpuLoad.map((c) => round(c, 2)),
+      httpStatuses: Object.fromEntries(statuses),
+      drops: networkStatus.map((s) => s?.network?.drops ?? {}),
+      loadAverageStart: machine.loadAverage[0],
+      loadAverageEnd: loadAtEnd,
+      profileTop: profileTop.slice(0, 8),
+    };
+
+    const rows: string[][] = [
+      ['offered', `${fmt(RATE)} records/s for ${DURATION_MS / 1000} s (${TO === 'producer' ? 'all to the producer' : 'spread over the 4 nodes'})`],
+      ['acknowledged (202)', `${fmt(acked.size)} (${fmt(json.acceptedPerSec)}/s)`],
+      ['committed on all 4 nodes', `${fmt(committedAll)}`],
+      ['txPerSec (committed on all 4)', fmt(txPerSec)],
+      ['verify ceiling (raw verify / 4)', `${fmt(verifyCeiling)} (raw ${fmt(verifyRate)}/s on ${CORES} threads); reached ${round((txPerSec / verifyCeiling) * 100, 1)} %`],
+      ['ack to committed on all, p50 / p99', `${fmt(ackToAll.p50)} / ${fmt(ackToAll.p99)} ms`],
+      ['block propagation p50 / p99 / max', `${fmt(prop.p50)} / ${fmt(prop.p99)} / ${fmt(prop.max)} ms (${prop.count} samples, ${blocks} blocks of ${fmt(json.meanBlockTxs)} txs)`],
+      ...perNodeProp.map((p, i) => {
+        const s = latencySummary(p);
+        return [`  to ${nodes[i + 1]!.name} p50 / p99`, `${fmt(s.p50)} / ${fmt(s.p99)} ms`];
+      }),
+      ['lost (acknowledged, missing on a node)', fmt(lostIds.length)],
+      ['blocks differing between nodes', fmt(forks)],
+      ['sampled records stripped on a full node', `${strippedOnFull} of ${sample.length * NODES}`],
+      ['node CPU during load (cores)', nodes.map((n, i) => `${n.name} ${round(cpuLoad[i]!, 2)}`).join(', ')],
+      ['HTTP answers', [...statuses].map(([s, n]) => `${s}: ${n}`).join(', ')],
+      ['machine load average start / end', `${machine.loadAverage[0]} / ${loadAtEnd} on ${CORES} cores`],
+    ];
+    const table = textTable(['figure', 'value'], rows);
+    const md = [
+      `# bench:net ${machine.date}`,
+      '',
+      machineMarkdown(machine),
+      '',
+      markdownTable(['figure', 'value'], rows),
+      '',
+      profileMd,
+      '',
+      '```json',
+      JSON.stringify(json),
+      '```',
+    ].join('\n');
+    const path = writeResults(QUICK ? 'net-quick' : 'net', md, json);
+    process.stdout.write(`${table}\n\n${profileMd === '' ? '' : `${profileMd}\n\n`}results: ${path}\n`);
+    process.stdout.write(`${JSON.stringify(json)}\n`);
+  } finally {
+    killAll();
+    if (flags.keep !== true) rmSync(root, { recursive: true, force: true });
+    else progress(`kept ${root}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:net failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  killAll();
+  process.exitCode = 1;
+});
