@@ -1,10 +1,3 @@
-import { defineConfig } from 'tsup';
+import { appBuild } from '../../tsup.shared.js';
 
-export default defineConfig({
-  entry: ['src/main.ts'],
-  format: ['esm'],
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-  banner: { js: '#!/usr/bin/env node' },
-});
+export default appBuild();

@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.shared.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/node.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  // Shared chunks keep one copy of the provider registry for both entries.
-  splitting: true,
-  target: 'es2022',
-});
+// Shared chunks keep one copy of the provider registry for both entries.
+export default libraryBuild(['src/index.ts', 'src/node.ts'], { splitting: true });

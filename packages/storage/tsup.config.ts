@@ -1,11 +1,4 @@
-import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.shared.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/testing.ts', 'src/fixtures.ts', 'src/crash.ts'],
-  external: ['vitest', 'fast-check'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'es2022',
-});
+// The compliance suite and crash harness import vitest and fast-check: the user's test setup provides them.
+export default libraryBuild(['src/index.ts', 'src/testing.ts', 'src/fixtures.ts', 'src/crash.ts'], { external: ['vitest', 'fast-check'] });

@@ -79,6 +79,8 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #unsubscribe: (() => void) | undefined;
   #started = false;
+  /** When the last production started (Date.now()): the next timed cut is one interval after it. */
+  #lastCutAt = 0;
 
   /** @throws InvalidArgumentError on bad options. */
   constructor(options: BlockProducerOptions) {
@@ -114,6 +116,7 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
     this.#unsubscribe = this.#mempool.on('transactions:added', () => {
       if (this.#full()) this.#trigger();
     });
+    this.#lastCutAt = Date.now();
     this.#schedule();
     if (this.#full()) this.#trigger();
   }
@@ -203,10 +206,13 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (!this.#started) return;
+    // A steady cadence: the time a production took is not added to the wait for the next one, so a record waits at
+    // most one interval (plus one production) for its block.
+    const wait = Math.max(0, this.#lastCutAt + this.#intervalMs - Date.now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#trigger();
-    }, this.#intervalMs);
+    }, wait);
   }
 
   /** Starts a production unless one runs (its end checks the size again). Never rejects. */
@@ -214,6 +220,7 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
     if (!this.#started || this.#current !== undefined) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#lastCutAt = Date.now();
     this.produce().then(
       (block) => this.#after(block !== null),
       (error: unknown) => {

@@ -32,6 +32,7 @@ export { getCryptoProvider, setCryptoProvider, type CryptoProvider, type Ed25519
 export { portableCryptoProvider } from './crypto/portable.js';
 export { isAcceptablePublicKey, passesEd25519Rules } from './crypto/ed25519-rules.js';
 export { sha256, verifySignature } from './crypto/signature.js';
+export { SHA256_IV, SHA256_K, sha256Compress } from './crypto/sha256-compress.js';
 export { NodeKey, assertPublicKey, publicKeyFromHex, publicKeyFromPem, publicKeyToPem } from './keys.js';
 export * from './transaction.js';
 export * from './merkle.js';

@@ -1,20 +1,47 @@
-import { transactionId, type Block, type BlockHeader, type Transaction } from '@safechain/core';
+import { toHex, transactionId, type Block, type BlockHeader, type Transaction } from '@safechain/core';
 import { MempoolFullError, type BlockTree, type Mempool } from '@safechain/chain';
+import type { RetentionFilter } from '@safechain/storage';
 import type { BlockVerdict, ChainTip, LedgerAdapter, TransactionVerdict } from '@safechain/p2p';
 import type { KnownValidTransactions } from './verifier.js';
+
+/** Ids of transactions that joined the canonical chain lately: flooded copies arriving after their block. */
+class RecentlyCommitted {
+  readonly #ids = new Set<string>();
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  add(ids: readonly Uint8Array[]): void {
+    for (const id of ids) {
+      this.#ids.add(toHex(id));
+      if (this.#ids.size > this.#limit) this.#ids.delete(this.#ids.values().next().value!);
+    }
+  }
+
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+}
 
 /**
  * The node's side of the local network: the p2p package reaches the Block Tree and the Mempool only through this.
  * Peers' transactions are verified on the worker pool before they enter the mempool (the mempool itself does not
- * verify: local records are signed by this node).
+ * verify: local records are signed by this node). Blocks may overtake the flooded copies of their transactions (the
+ * network hands blocks over first): those copies are answered `ignored` without being verified again.
  */
 export function createLedgerAdapter(parts: {
   readonly tree: BlockTree;
   readonly mempool: Mempool;
   readonly known: KnownValidTransactions;
   readonly verify: (txs: readonly Transaction[]) => Promise<readonly boolean[]>;
+  /** Which payloads this node keeps: the others are not fetched from peers for the blocks it receives. */
+  readonly retention?: RetentionFilter;
 }): LedgerAdapter {
-  const { tree, mempool, known, verify } = parts;
+  const { tree, mempool, known, verify, retention } = parts;
+  const committed = new RecentlyCommitted(200_000);
+  tree.on('tip:changed', (e) => committed.add(e.included));
   return {
     chainId: tree.chainId,
     tip(): ChainTip {
@@ -61,7 +88,8 @@ export function createLedgerAdapter(parts: {
       const fresh: Transaction[] = [];
       const freshIndex: number[] = [];
       txs.forEach((tx, i) => {
-        if (!mempool.has(transactionId(tx))) {
+        const id = transactionId(tx);
+        if (!mempool.has(id) && !committed.has(toHex(id))) {
           fresh.push(tx);
           freshIndex.push(i);
         }
@@ -91,6 +119,7 @@ export function createLedgerAdapter(parts: {
       }
       return verdicts;
     },
+    ...(retention === undefined ? {} : { wantsPayload: (tx: Transaction): boolean => retention.keeps(tx) }),
     pendingTransactions: (max: number): readonly Transaction[] => mempool.take({ maxCount: Math.max(1, max), maxBytes: 64 * 1024 * 1024 }),
   };
 }

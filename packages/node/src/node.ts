@@ -4,7 +4,6 @@ import {
   blockHash,
   fromHex,
   getCryptoProvider,
-  InvalidArgumentError,
   MAX_CONTENT_TYPE_BYTES,
   MAX_PAYLOAD_BYTES,
   MAX_SOURCE_BYTES,
@@ -190,6 +189,7 @@ export class SafechainNode implements NodeService {
       mempool: this.mempool,
       known: this.#known,
       verify: (txs) => this.pool.verifyTransactions(txs),
+      retention: this.retention,
     });
     const network = createNetwork(
       {
@@ -609,4 +609,3 @@ function txView(idHex: string, tx: Transaction, withPayload: boolean, block: TxV
   };
 }
 
-export { InvalidArgumentError };

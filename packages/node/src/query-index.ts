@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS trace (code TEXT NOT NULL, n INTEGER NOT NULL, PRIMAR
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT;
 `;
 
+/** Blocks kept from `block:added` until the index has taken them (a few suffice: it follows the tip closely). */
+const RECENT_BLOCKS = 8;
+
 export class QueryIndex {
   readonly #db: Database.Database;
   readonly #tree: BlockTree;
@@ -57,6 +60,8 @@ export class QueryIndex {
   readonly #log: Logger;
   #unsubscribe: (() => void) | undefined;
   #queue: Promise<void> = Promise.resolve();
+  /** The last blocks the tree added, by hex hash (see `open`). */
+  readonly #recent = new Map<string, Block>();
   readonly #insertTx: Database.Statement;
   readonly #insertTrace: Database.Statement;
   readonly #setState: Database.Statement;
@@ -85,6 +90,12 @@ export class QueryIndex {
     const offReorg = tree.on('reorg', (event) => {
       forkPoint = event.forkPoint.height;
     });
+    // The tree hands every stored block over just before the tip moves onto it: kept for a moment, it saves reading
+    // (and decoding) the block back from the store.
+    const offAdded = tree.on('block:added', (event) => {
+      index.#recent.set(toHex(event.hash), event.block);
+      if (index.#recent.size > RECENT_BLOCKS) index.#recent.delete(index.#recent.keys().next().value!);
+    });
     const offTip = tree.on('tip:changed', (event) => {
       const fork = forkPoint ?? event.previous.height;
       forkPoint = undefined;
@@ -92,6 +103,7 @@ export class QueryIndex {
     });
     index.#unsubscribe = (): void => {
       offReorg();
+      offAdded();
       offTip();
     };
     return index;
@@ -134,11 +146,15 @@ export class QueryIndex {
     this.#db.prepare('DELETE FROM trace WHERE n IN (SELECT n FROM tx WHERE height > ?)').run(forkHeight);
     this.#db.prepare('DELETE FROM tx WHERE height > ?').run(forkHeight);
     const blocks: { block: Block; ids: readonly Uint8Array[]; hash: Uint8Array }[] = [];
+    // On a plain extension by one block, the event's `included` ids are that block's ids, in order.
+    const extension = forkHeight === event.previous.height && event.tip.height === forkHeight + 1;
     for (let h = forkHeight + 1; h <= event.tip.height; h++) {
       const hash = await this.#store.getCanonicalHash(h);
       if (hash === undefined) return;
-      const block = await this.#store.getBlock(hash);
-      const ids = await this.#store.getLeaves(hash);
+      const key = toHex(hash);
+      const block = this.#recent.get(key) ?? (await this.#store.getBlock(hash));
+      this.#recent.delete(key);
+      const ids = extension && block !== undefined && event.included.length === block.data.length ? event.included : await this.#store.getLeaves(hash);
       if (block === undefined || ids === undefined) return;
       blocks.push({ block, ids, hash });
     }

@@ -31,7 +31,7 @@ export interface CrashWriterOptions {
  * Extends the canonical chain of `store` block by block, forever or for `maxBlocks` blocks. After each commit resolves
  * it writes `committed <height> <hash hex>`. Every third block's transactions go in stripped form one in three, and
  * every fifth commit also stores a fork sibling of the new block, so the recovered store has both shapes.
- * @throws whatever the store's `commit` throws.
+ * @throws AssertionError when the store's tip has no block; whatever the store's `commit` throws.
  */
 export async function runCrashWriter(store: ChainStore, options: CrashWriterOptions): Promise<void> {
   const fixture = new ChainFixture(`crash ${options.seed}`);
@@ -42,7 +42,7 @@ export async function runCrashWriter(store: ChainStore, options: CrashWriterOpti
   let parent: BlockWrite | StoredBlockInfo | null = null;
   if (tip !== undefined) {
     const info = await store.getBlockInfo(tip.hash);
-    if (info === undefined) throw new Error(`tip ${toHex(tip.hash)} has no stored block`);
+    assert.ok(info !== undefined, `tip ${toHex(tip.hash)} has no stored block`);
     parent = info;
   }
   let upcoming: Transaction[] = fixture.transactions(txPerBlock, payloadBytes);
