@@ -4,7 +4,7 @@ import { defineConfig, type Options } from 'tsup';
  * The one build every package shares: ESM with type declarations and source maps for Node 20. A package's own
  * tsup.config.ts names its entries and anything special about it.
  */
-export function libraryBuild(entry: Options['entry'], extra: Options = {}): ReturnType<typeof defineConfig> {
+export function libraryBuild(entry: NonNullable<Options['entry']>, extra: Options = {}): ReturnType<typeof defineConfig> {
   return defineConfig({ entry, format: ['esm'], dts: true, sourcemap: true, clean: true, target: 'es2022', ...extra });
 }
 

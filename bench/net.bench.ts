@@ -58,7 +58,7 @@ const { values: flags } = parseArgs({
 });
 const QUICK = flags.quick === true;
 const NODES = 4;
-const RATE = Number(flags.rate ?? '6000');
+const RATE = Number(flags.rate ?? (QUICK ? '2000' : '6000'));
 const DURATION_MS = Number(flags.duration ?? (QUICK ? '10' : '30')) * 1000;
 const TO = flags.to;
 const INTERVAL_MS = Number(flags.interval);
@@ -67,7 +67,9 @@ const CONNECTIONS = Number(flags.connections);
 const PROFILE = flags.profile === true;
 const RECORD_BYTES = 1024;
 const CORES = availableParallelism();
-const DRAIN_MS = QUICK ? 20_000 : 90_000;
+/** Longest wait for the backlog to drain after the load; the wait also ends after this long without a new block. */
+const DRAIN_MS = QUICK ? 25_000 : 180_000;
+const DRAIN_STALL_MS = 15_000;
 const CEILING_MS = QUICK ? 1500 : 3000;
 const PAYLOAD_SAMPLE = QUICK ? 50 : 200;
 const command = `pnpm bench:net${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -233,6 +235,78 @@ async function statusOf(client: HttpClient): Promise<StatusView | undefined> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Where a profiled thread's time went, by package
+
+interface RawProfile {
+  readonly nodes: readonly { readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string }; readonly children?: readonly number[] }[];
+  readonly startTime: number;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** The package a script URL belongs to: a workspace package, a dependency, or Node's own library. */
+function packageOf(url: string): string {
+  const workspace = /\/(packages|apps)\/([^/]+)\//.exec(url);
+  if (workspace !== null) return `${workspace[1] === 'apps' ? 'app ' : '@safechain/'}${workspace[2]}`;
+  const dependency = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (dependency !== null) return dependency[1]!;
+  if (url.startsWith('node:')) return 'node (library)';
+  return url === '' ? '' : 'other';
+}
+
+/**
+ * Self time by package within [fromUs, toUs] (the monotonic clock V8 stamps samples with). A native frame (no URL)
+ * is charged to the package of its nearest caller that has one, so a SQLite statement counts for the store and an
+ * OpenSSL call for whoever made it.
+ */
+function timeByPackage(profile: RawProfile, fromUs: number, toUs: number): Map<string, number> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n] as const));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const cache = new Map<number, string>();
+  const resolve = (id: number): string => {
+    const hit = cache.get(id);
+    if (hit !== undefined) return hit;
+    const fn = byId.get(id)!.callFrame.functionName;
+    let out: string;
+    if (fn === '(idle)') out = 'idle';
+    else if (fn === '(garbage collector)') out = 'GC';
+    else if (fn === '(program)' || fn === '(root)') out = 'V8 (program)';
+    else {
+      out = '';
+      for (let at: number | undefined = id, hops = 0; at !== undefined && out === '' && hops < 64; at = parent.get(at), hops++) {
+        out = packageOf(byId.get(at)!.callFrame.url);
+        // Node's own helpers are charged to whoever called them.
+        if (out === 'node (library)' && parent.get(at) !== undefined && packageOf(byId.get(parent.get(at)!)!.callFrame.url).startsWith('@safechain')) out = '';
+      }
+      if (out === '') out = 'other';
+      // Shared libraries are charged to the workspace package that called them, as "core via p2p".
+      if (out === '@safechain/core' || out === 'node (library)' || out === 'better-sqlite3') {
+        for (let at = parent.get(id), hops = 0; at !== undefined && hops < 64; at = parent.get(at), hops++) {
+          const caller = packageOf(byId.get(at)!.callFrame.url);
+          if (caller.startsWith('@safechain/') && caller !== '@safechain/core') {
+            out = `${out === '@safechain/core' ? 'core' : out} via ${caller.slice('@safechain/'.length)}`;
+            break;
+          }
+        }
+      }
+    }
+    cache.set(id, out);
+    return out;
+  };
+  const totals = new Map<string, number>();
+  let at = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at < fromUs || at > toUs) continue;
+    const key = resolve(profile.samples[i]!);
+    totals.set(key, (totals.get(key) ?? 0) + delta / 1000);
+  }
+  return totals;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The verify ceiling
 
 const VERIFY_WORKER = `
@@ -337,16 +411,26 @@ async function main(): Promise<void> {
     for (const l of loads) l.close();
     progress(`load done: ${fmt(acked.size)} acknowledged of ${fmt(offered)} offered; draining`);
 
-    // Drain: every node's tip equal and every mempool empty (or no progress for a while).
+    // Drain: every node's tip equal and every mempool empty (or no new block for a while, or the deadline).
     const drainDeadline = performance.now() + DRAIN_MS;
     let final: StatusView[] = [];
+    let drained = false;
+    let lastHeight = -1;
+    let lastProgress = performance.now();
     for (;;) {
       final = (await Promise.all(clients.map(statusOf))).filter((s): s is StatusView => s !== undefined);
-      const settled = final.length === NODES && final.every((s) => s.tip === final[0]!.tip && s.mempool.count === 0);
-      if (settled || performance.now() > drainDeadline) break;
+      drained = final.length === NODES && final.every((s) => s.tip === final[0]!.tip && s.mempool.count === 0);
+      const height = Math.min(...final.map((s) => s.height));
+      if (height !== lastHeight) {
+        lastHeight = height;
+        lastProgress = performance.now();
+      }
+      if (drained || performance.now() > drainDeadline || performance.now() - lastProgress > DRAIN_STALL_MS) break;
       await sleep(250);
     }
+    if (!drained) progress('the backlog did not drain in time: records not yet committed everywhere count as missing');
     const drainedAt = Date.now();
+    const cpuAfterDrain = nodes.map((n) => cpuSeconds(n.child!.pid!));
 
     // Every node's canonical chain since the start: same hashes, and the ids it committed.
     progress('reading every node\'s blocks');
@@ -422,6 +506,9 @@ async function main(): Promise<void> {
 
     const networkStatus = await Promise.all(clients.map(statusOf));
     const cpuLoad = nodes.map((_, i) => (cpuAfterLoad[i]! - cpuBefore[i]!) / ((loadEndUs - loadStartUs) / 1e6));
+    // CPU time each node spent per record, load and drain together: unlike rates, it does not depend on how much of
+    // the machine other work left to the nodes.
+    const cpuMsPerTx = nodes.map((_, i) => (committedAll === 0 ? Number.NaN : ((cpuAfterDrain[i]! - cpuBefore[i]!) * 1000) / committedAll));
     const loadAtEnd = loadNow();
     for (const c of clients) c.close();
 
@@ -438,6 +525,7 @@ async function main(): Promise<void> {
 
     let profileMd = '';
     let profileTop: { name: string; where: string; ms: number }[] = [];
+    let profileByPackage: Record<string, number> = {};
     if (profileDir !== undefined) {
       const profiles = readProfiles(profileDir);
       const main = profiles[0];
@@ -447,10 +535,16 @@ async function main(): Promise<void> {
         const rows = CATEGORIES.filter((c) => (s.byCategory.get(c) ?? 0) > 0)
           .map((c) => [c, fmt(s.byCategory.get(c) ?? 0), `${round(((s.byCategory.get(c) ?? 0) / Math.max(1, s.busyMs)) * 100, 1)} %`] as const)
           .sort((a, b) => Number(b[1].replace(/,/g, '')) - Number(a[1].replace(/,/g, '')));
+        const packages = [...timeByPackage(main.profile as unknown as RawProfile, loadStartUs, loadEndUs)]
+          .filter(([name]) => name !== 'idle')
+          .sort((a, b) => b[1] - a[1]);
+        profileByPackage = Object.fromEntries(packages.map(([name, ms]) => [name, round(ms)]));
         profileMd = [
           `### CPU profile of ${profiled.name} (a non-producing full node), main thread, load window`,
           '',
-          `busy ${fmt(s.busyMs)} ms of ${fmt(s.windowMs)} ms sampled`,
+          `busy ${fmt(s.busyMs)} ms of ${fmt(s.windowMs)} ms sampled (wall-clock samples: on a shared machine a thread waiting for a core counts as busy; read the shares, not the milliseconds)`,
+          '',
+          markdownTable(['package', 'self ms', 'share of busy'], packages.map(([name, ms]) => [name, fmt(ms), `${round((ms / Math.max(1, s.busyMs)) * 100, 1)} %`])),
           '',
           markdownTable(['category', 'self ms', 'share of busy'], rows.map((r) => [...r])),
           '',
@@ -488,6 +582,7 @@ async function main(): Promise<void> {
       blocks,
       meanBlockTxs: round(blocks === 0 ? 0 : txsInBlocks / blocks),
       lost: lostIds.length,
+      drained,
       forks,
       strippedOnFull,
       payloadSample: sample.length * NODES,
@@ -495,11 +590,13 @@ async function main(): Promise<void> {
       verifyCeilingTxPerSec: round(verifyCeiling),
       ofCeiling: round(txPerSec / verifyCeiling, 3),
       nodeCpuCores: cpuLoad.map((c) => round(c, 2)),
+      cpuMsPerTx: cpuMsPerTx.map((c) => round(c, 3)),
       httpStatuses: Object.fromEntries(statuses),
       drops: networkStatus.map((s) => s?.network?.drops ?? {}),
       loadAverageStart: machine.loadAverage[0],
       loadAverageEnd: loadAtEnd,
       profileTop: profileTop.slice(0, 8),
+      profileByPackage,
     };
 
     const rows: string[][] = [
@@ -514,10 +611,11 @@ async function main(): Promise<void> {
         const s = latencySummary(p);
         return [`  to ${nodes[i + 1]!.name} p50 / p99`, `${fmt(s.p50)} / ${fmt(s.p99)} ms`];
       }),
-      ['lost (acknowledged, missing on a node)', fmt(lostIds.length)],
+      ['lost (acknowledged, missing on a node)', `${fmt(lostIds.length)}${drained ? '' : ' (the backlog had not drained when the wait ended: these were still pending, not necessarily lost)'}`],
       ['blocks differing between nodes', fmt(forks)],
       ['sampled records stripped on a full node', `${strippedOnFull} of ${sample.length * NODES}`],
       ['node CPU during load (cores)', nodes.map((n, i) => `${n.name} ${round(cpuLoad[i]!, 2)}`).join(', ')],
+      ['node CPU per committed record (ms)', nodes.map((n, i) => `${n.name} ${round(cpuMsPerTx[i]!, 3)}`).join(', ')],
       ['HTTP answers', [...statuses].map(([s, n]) => `${s}: ${n}`).join(', ')],
       ['machine load average start / end', `${machine.loadAverage[0]} / ${loadAtEnd} on ${CORES} cores`],
     ];

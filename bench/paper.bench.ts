@@ -152,6 +152,14 @@ let failure: unknown;
 
 async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> {
   const node = sharedNode ?? (await NodeChild.start({ config: NODE_CONFIG, keep: flags.keep === true }));
+  try {
+    return await runOn(node, s, index);
+  } finally {
+    if (sharedNode === undefined) await node.stop();
+  }
+}
+
+async function runOn(node: NodeChild, s: Scenario, index: number): Promise<ScenarioResult> {
   const inbox = join(node.dataDir, 'inbox');
   const api = new HttpClient(node.apiUrl, { connections: 8, timeoutMs: 60_000 });
   const details = new HttpClient(node.apiUrl, { connections: 8, timeoutMs: 60_000 });
@@ -239,7 +247,7 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
         payload = Buffer.from(lines.join('\n'));
       }
       const sha256 = createHash('sha256').update(payload).digest('hex');
-      const tipAt = watch.height;
+      const tipAt = watch.shownHeight;
       let sentAt: number;
       try {
         if (s.via === 'api') {
@@ -303,16 +311,17 @@ async function runScenario(s: Scenario, index: number): Promise<ScenarioResult> 
   }
   api.close();
   details.close();
-  if (sharedNode === undefined) await node.stop();
   rmSync(logPath, { force: true });
 
   const lat = latencySummary(latencies.values());
   const w = latencySummary(waited.values());
-  // The steady commit rate: transactions in the blocks after the first that carried any, over the time from that
-  // first block to the last (start-up latency, and a backlog worked off after the load, both count fairly).
+  // The steady commit rate: the transactions of the blocks between the first and the last that carried any (both
+  // hold only part of an interval's worth), over the time those blocks span. Start-up latency does not count against
+  // it, and a backlog worked off after the load shows as the slower rate it really is.
+  const mid = carrying.slice(1, -1);
   const txPerSec =
-    carrying.length >= 2
-      ? carrying.slice(1).reduce((a, c) => a + c.count, 0) / ((carrying[carrying.length - 1]!.seenAt - carrying[0]!.seenAt) / 1000)
+    mid.length >= 1
+      ? mid.reduce((a, c) => a + c.count, 0) / ((mid[mid.length - 1]!.seenAt - carrying[0]!.seenAt) / 1000)
       : txCommitted / loadSeconds;
   return {
     name: s.name,

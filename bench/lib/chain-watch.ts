@@ -5,6 +5,9 @@ import { HttpClient, type BlockView, type StatusView } from './http.js';
  * height moves, fetches each new block (GET /v1/blocks/:height, with its transaction ids). A block's `seenAt` is the
  * moment the poll that first showed its height was answered, so "ingest to block" latencies measured against it are
  * upper bounds, late by at most one poll interval plus one status round trip: that is the stated resolution.
+ *
+ * Polling and fetching run as two loops on separate connections, so a large block being fetched does not delay the
+ * next status poll (and with it the time stamp of the next block).
  */
 
 export interface SeenBlock {
@@ -25,23 +28,38 @@ export interface ChainWatchOptions {
 
 export class ChainWatch {
   readonly #options: ChainWatchOptions;
-  readonly #client: HttpClient;
-  #height = 0;
+  readonly #poller: HttpClient;
+  readonly #fetcher: HttpClient;
+  /** Highest height a status poll has shown, and when each height was first shown. */
+  #shownHeight: number;
+  readonly #shownAt = new Map<number, number>();
+  /** Highest height whose block was fetched and handed to `onBlock`. */
+  #height: number;
   #stopped = false;
-  #loop: Promise<void>;
+  readonly #loops: Promise<void>;
   #polls = 0;
   #pollTimeTotal = 0;
   #lastStatus: StatusView | undefined;
+  #wake: (() => void) | undefined;
 
   constructor(options: ChainWatchOptions, startHeight: number) {
     this.#options = options;
-    this.#client = new HttpClient(options.apiUrl, { connections: 1, timeoutMs: 30_000 });
+    this.#poller = new HttpClient(options.apiUrl, { connections: 1, timeoutMs: 30_000 });
+    this.#fetcher = new HttpClient(options.apiUrl, { connections: 1, timeoutMs: 60_000 });
     this.#height = startHeight;
-    this.#loop = this.#run();
+    this.#shownHeight = startHeight;
+    const deadline = performance.now() + options.maxDurationMs;
+    this.#loops = Promise.all([this.#poll(deadline), this.#fetch(deadline)]).then(() => undefined);
   }
 
+  /** Height of the last block handed to `onBlock`. */
   get height(): number {
     return this.#height;
+  }
+
+  /** Highest height a status poll has shown (blocks may still be being fetched). */
+  get shownHeight(): number {
+    return this.#shownHeight;
   }
 
   get lastStatus(): StatusView | undefined {
@@ -53,13 +71,12 @@ export class ChainWatch {
     return this.#polls === 0 ? Number.NaN : this.#pollTimeTotal / this.#polls;
   }
 
-  async #run(): Promise<void> {
-    const deadline = performance.now() + this.#options.maxDurationMs;
+  async #poll(deadline: number): Promise<void> {
     while (!this.#stopped && performance.now() < deadline) {
       const started = performance.now();
       let status: StatusView | undefined;
       try {
-        status = await this.#client.getJson<StatusView>('/v1/status');
+        status = await this.#poller.getJson<StatusView>('/v1/status');
       } catch {
         status = undefined; // the node is busy or stopping: try again at the next tick
       }
@@ -69,15 +86,37 @@ export class ChainWatch {
       if (status !== undefined) {
         this.#lastStatus = status;
         this.#options.onStatus?.(status, at);
-        for (let h = this.#height + 1; h <= status.height && !this.#stopped; h++) {
-          const block = await this.#client.getJson<BlockView>(`/v1/blocks/${h}`).catch(() => undefined);
-          if (block === undefined) break; // fetched again at the next tick
-          this.#height = h;
-          this.#options.onBlock({ block, seenAt: at });
+        for (let h = this.#shownHeight + 1; h <= status.height; h++) this.#shownAt.set(h, at);
+        if (status.height > this.#shownHeight) {
+          this.#shownHeight = status.height;
+          this.#wake?.();
         }
       }
       const wait = this.#options.intervalMs - (performance.now() - started);
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  async #fetch(deadline: number): Promise<void> {
+    while (!this.#stopped && performance.now() < deadline) {
+      if (this.#height >= this.#shownHeight) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          setTimeout(resolve, 100);
+        });
+        this.#wake = undefined;
+        continue;
+      }
+      const h = this.#height + 1;
+      const block = await this.#fetcher.getJson<BlockView>(`/v1/blocks/${h}`).catch(() => undefined);
+      if (block === undefined) {
+        await new Promise((r) => setTimeout(r, 20)); // fetched again shortly
+        continue;
+      }
+      this.#height = h;
+      const seenAt = this.#shownAt.get(h) ?? performance.now();
+      this.#shownAt.delete(h);
+      this.#options.onBlock({ block, seenAt });
     }
   }
 
@@ -93,7 +132,9 @@ export class ChainWatch {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#loop;
-    this.#client.close();
+    this.#wake?.();
+    await this.#loops;
+    this.#poller.close();
+    this.#fetcher.close();
   }
 }

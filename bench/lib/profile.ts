@@ -36,6 +36,7 @@ export const CATEGORIES = [
   'encode/decode/checks (core codec)',
   'hex ids and map keys',
   'store (SQLite, CRC)',
+  'query index (archive)',
   'HTTP (sockets, fastify)',
   'parse (NDJSON, base64)',
   'worker hand-off (pack, postMessage)',
@@ -62,7 +63,8 @@ function categorise(fn: string, url: string): Category {
   if (fn === 'toHex' || fn === 'fromHex') return 'hex ids and map keys';
   if (fn === 'fromBase64' || url.includes('/api/server.')) return 'parse (NDJSON, base64)';
   if (url.startsWith('node:internal/crypto/sig')) return fn.toLowerCase().includes('verify') ? 'verify (ed25519)' : 'sign (ed25519)';
-  if (url.startsWith('node:internal/crypto/hash') || url.includes('sha256-merkle') || url.includes('core/src/merkle')) return 'hash (SHA-256, Merkle)';
+  if (url.startsWith('node:internal/crypto/hash') || /sha256-(merkle|compress)|core\/src\/merkle/.test(url)) return 'hash (SHA-256, Merkle)';
+  if (url.includes('query-index')) return 'query index (archive)';
   if (url.includes('core/src/crypto/node') || url.includes('core/src/crypto/signature')) {
     return /sign/i.test(fn) && !/verify/i.test(fn) ? 'sign (ed25519)' : /verify|publicKeyObject/i.test(fn) ? 'verify (ed25519)' : 'hash (SHA-256, Merkle)';
   }

@@ -15,6 +15,8 @@ for (let i = 0; i < 256; i++) {
 /** Characters turned into one string per `String.fromCharCode` call: well under any engine's argument limit. */
 const HEX_CHUNK_CHARS = 4096;
 const hexScratch = new Uint16Array(HEX_CHUNK_CHARS);
+/** The first 64 characters of `hexScratch`: a 32-byte id (the common case) needs no new view. */
+const hexScratch64 = hexScratch.subarray(0, 64);
 
 /** Throws InvalidArgumentError unless `value` is a Uint8Array (of `length` bytes, when given). */
 export function assertBytes(value: unknown, name: string, length?: number): asserts value is Uint8Array {
@@ -63,7 +65,8 @@ export function toHex(bytes: Uint8Array): string {
       hexScratch[2 * (i - start)] = HEX_CODES[v]!;
       hexScratch[2 * (i - start) + 1] = HEX_CODES[v + 1]!;
     }
-    const chunk = String.fromCharCode.apply(null, hexScratch.subarray(0, 2 * (end - start)) as unknown as number[]);
+    const chars = 2 * (end - start);
+    const chunk = String.fromCharCode.apply(null, (chars === 64 ? hexScratch64 : hexScratch.subarray(0, chars)) as unknown as number[]);
     out = start === 0 ? chunk : out + chunk;
   }
   return out;

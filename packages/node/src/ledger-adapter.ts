@@ -1,27 +1,52 @@
 import { toHex, transactionId, type Block, type BlockHeader, type Transaction } from '@safechain/core';
 import { MempoolFullError, type BlockTree, type Mempool } from '@safechain/chain';
 import type { RetentionFilter } from '@safechain/storage';
-import type { BlockVerdict, ChainTip, LedgerAdapter, TransactionVerdict } from '@safechain/p2p';
+import { SeenCache, type BlockVerdict, type ChainTip, type LedgerAdapter, type TransactionVerdict } from '@safechain/p2p';
 import type { KnownValidTransactions } from './verifier.js';
 
-/** Ids of transactions that joined the canonical chain lately: flooded copies arriving after their block. */
-class RecentlyCommitted {
-  readonly #ids = new Set<string>();
-  readonly #limit: number;
+/**
+ * Verifications running on the worker pool, by transaction id: a block that arrives while the transactions it
+ * holds are still being verified for the mempool (the network hands blocks over without waiting for that) waits for
+ * those verdicts instead of verifying the same signatures a second time. A verdict is shared only for the very same
+ * payload array (the id does not cover the payload), and forgotten once it is in.
+ */
+export class InFlightVerifications {
+  readonly #running = new Map<string, { readonly payload: Uint8Array | undefined; readonly verdict: Promise<boolean> }>();
+  readonly #verify: (txs: readonly Transaction[]) => Promise<readonly boolean[]>;
 
-  constructor(limit: number) {
-    this.#limit = limit;
+  constructor(verify: (txs: readonly Transaction[]) => Promise<readonly boolean[]>) {
+    this.#verify = verify;
   }
 
-  add(ids: readonly Uint8Array[]): void {
-    for (const id of ids) {
-      this.#ids.add(toHex(id));
-      if (this.#ids.size > this.#limit) this.#ids.delete(this.#ids.values().next().value!);
+  /** Verdicts for `txs` (ids computed when not given), one verification per transaction not already running. */
+  async verify(txs: readonly Transaction[], ids?: readonly Uint8Array[]): Promise<boolean[]> {
+    const keys = txs.map((tx, i) => toHex(ids?.[i] ?? transactionId(tx)));
+    const verdicts: Promise<boolean>[] = new Array<Promise<boolean>>(txs.length);
+    const fresh: Transaction[] = [];
+    const freshAt: number[] = [];
+    txs.forEach((tx, i) => {
+      const running = this.#running.get(keys[i]!);
+      if (running !== undefined && running.payload === tx.payload) verdicts[i] = running.verdict;
+      else {
+        fresh.push(tx);
+        freshAt.push(i);
+      }
+    });
+    if (fresh.length > 0) {
+      const batch = this.#verify(fresh);
+      freshAt.forEach((i, j) => {
+        const key = keys[i]!;
+        const verdict = batch.then((v) => v[j] === true);
+        const entry = { payload: txs[i]!.payload, verdict };
+        this.#running.set(key, entry);
+        verdicts[i] = verdict;
+        const forget = (): void => {
+          if (this.#running.get(key) === entry) this.#running.delete(key);
+        };
+        verdict.then(forget, forget);
+      });
     }
-  }
-
-  has(id: string): boolean {
-    return this.#ids.has(id);
+    return Promise.all(verdicts);
   }
 }
 
@@ -35,13 +60,16 @@ export function createLedgerAdapter(parts: {
   readonly tree: BlockTree;
   readonly mempool: Mempool;
   readonly known: KnownValidTransactions;
-  readonly verify: (txs: readonly Transaction[]) => Promise<readonly boolean[]>;
+  readonly verify: (txs: readonly Transaction[], ids?: readonly Uint8Array[]) => Promise<readonly boolean[]>;
   /** Which payloads this node keeps: the others are not fetched from peers for the blocks it receives. */
   readonly retention?: RetentionFilter;
 }): LedgerAdapter {
   const { tree, mempool, known, verify, retention } = parts;
-  const committed = new RecentlyCommitted(200_000);
-  tree.on('tip:changed', (e) => committed.add(e.included));
+  // Ids of transactions that joined the canonical chain lately: flooded copies arriving after their block.
+  const committed = new SeenCache(200_000);
+  tree.on('tip:changed', (e) => {
+    for (const id of e.included) committed.add(toHex(id));
+  });
   return {
     chainId: tree.chainId,
     tip(): ChainTip {
@@ -83,19 +111,24 @@ export function createLedgerAdapter(parts: {
           return 'ignored';
       }
     },
-    async acceptTransactions(txs: readonly Transaction[]): Promise<readonly TransactionVerdict[]> {
+    async acceptTransactions(txs: readonly Transaction[], _from: unknown, ids?: readonly Uint8Array[]): Promise<readonly TransactionVerdict[]> {
       const verdicts: TransactionVerdict[] = new Array<TransactionVerdict>(txs.length).fill('ignored');
       const fresh: Transaction[] = [];
+      const freshIds: Uint8Array[] = [];
       const freshIndex: number[] = [];
       txs.forEach((tx, i) => {
-        const id = transactionId(tx);
+        // A record enters the mempool with its payload: a stripped copy (the protocol allows them) would keep a
+        // block's full data from full and archive nodes once it took the id's place.
+        if (tx.payload === undefined) return;
+        const id = ids?.[i] ?? transactionId(tx);
         if (!mempool.has(id) && !committed.has(toHex(id))) {
           fresh.push(tx);
+          freshIds.push(id);
           freshIndex.push(i);
         }
       });
       if (fresh.length === 0) return verdicts;
-      const valid = await verify(fresh);
+      const valid = await verify(fresh, freshIds);
       const good: Transaction[] = [];
       const goodIndex: number[] = [];
       fresh.forEach((tx, j) => {

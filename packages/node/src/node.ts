@@ -24,7 +24,7 @@ import { createRetentionFilter, type ChainStore, type RetentionFilter } from '@s
 import { openStore } from './stores.js';
 import { QueryIndex } from './query-index.js';
 import { createNetwork, type Network } from '@safechain/p2p';
-import { createLedgerAdapter } from './ledger-adapter.js';
+import { createLedgerAdapter, InFlightVerifications } from './ledger-adapter.js';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig } from './config.js';
 import { loadGenesis, loadNodeKey, resolveIn } from './data-dir.js';
@@ -103,6 +103,8 @@ export class SafechainNode implements NodeService {
   readonly retention: RetentionFilter;
   readonly network: Network | null;
   readonly #known: KnownValidTransactions;
+  /** Signature checks on the worker pool, shared between the mempool's intake from peers and the Block Tree. */
+  readonly #verifications: InFlightVerifications;
   readonly #sequence: SequenceLease;
   readonly #queryIndex: QueryIndex | null;
   readonly #started = Date.now();
@@ -135,6 +137,7 @@ export class SafechainNode implements NodeService {
     pool: ProcessingPool;
     retention: RetentionFilter;
     known: KnownValidTransactions;
+    verifications: InFlightVerifications;
     sequence: SequenceLease;
     log: Logger;
     queryIndex: QueryIndex | null;
@@ -153,6 +156,7 @@ export class SafechainNode implements NodeService {
     this.pool = parts.pool;
     this.retention = parts.retention;
     this.#known = parts.known;
+    this.#verifications = parts.verifications;
     this.#sequence = parts.sequence;
     this.#queryIndex = parts.queryIndex;
     const index = parts.queryIndex;
@@ -188,7 +192,7 @@ export class SafechainNode implements NodeService {
       tree: this.tree,
       mempool: this.mempool,
       known: this.#known,
-      verify: (txs) => this.pool.verifyTransactions(txs),
+      verify: (txs, ids) => this.#verifications.verify(txs, ids),
       retention: this.retention,
     });
     const network = createNetwork(
@@ -235,13 +239,14 @@ export class SafechainNode implements NodeService {
       });
       const started = pool;
       const known = new KnownValidTransactions();
+      const verifications = new InFlightVerifications((txs) => started.verifyTransactions(txs));
       const provider = getCryptoProvider();
       const tree = await BlockTree.open({
         store,
         consensus,
         genesis,
         retention,
-        verifyTransactions: cachedVerifier(known, (txs) => started.verifyTransactions(txs), provider),
+        verifyTransactions: cachedVerifier(known, (txs) => verifications.verify(txs), provider),
       });
       // Local records are signed here and peers' transactions are verified before they are added: the mempool need
       // not verify again.
@@ -249,7 +254,7 @@ export class SafechainNode implements NodeService {
       const sequence = await SequenceLease.open(store);
       // Archive queries (GraphQL) on the node types that keep all transaction data.
       const queryIndex = archive ? await QueryIndex.open(join(options.dataDir, 'chain', 'query.sqlite'), tree, store, log.child({ module: 'query' })) : null;
-      node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, sequence, log, queryIndex });
+      node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, verifications, sequence, log, queryIndex });
       await node.#startModules();
       return node;
     } catch (error) {

@@ -43,7 +43,7 @@ describe('GraphQL archive queries on a full node', () => {
     expect(r.status).toBe(202);
     ids.push(...r.body.ids);
     const last = await waitCommitted(node.url, ids[ids.length - 1]!);
-    firstCreatedAt = last.createdAt;
+    firstCreatedAt = (last as unknown as { createdAt: number }).createdAt;
   }, 120_000);
 
   afterAll(async () => {
@@ -55,10 +55,10 @@ describe('GraphQL archive queries on a full node', () => {
     const found: string[] = [];
     let after: string | null = null;
     for (let round = 0; round < 100; round++) {
-      const args = `${filter}${filter === '' ? '' : ', '}limit: ${limit}${after === null ? '' : `, after: "${after}"`}`;
-      const r = await gql<{ transactions: Page }>(node.url, `{ transactions(${args}) { items { id height traceCodes contentType payload } next } }`);
+      const args: string = `${filter}${filter === '' ? '' : ', '}limit: ${limit}${after === null ? '' : `, after: "${after}"`}`;
+      const r: { data?: { transactions: Page }; errors?: readonly { message: string }[] } = await gql<{ transactions: Page }>(node.url, `{ transactions(${args}) { items { id height traceCodes contentType payload } next } }`);
       expect(r.errors).toBeUndefined();
-      const page = r.data!.transactions;
+      const page: Page = r.data!.transactions;
       found.push(...page.items.map((t) => t.id));
       if (page.next === null) return found;
       after = page.next;

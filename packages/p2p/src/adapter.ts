@@ -10,10 +10,12 @@ import type { ChainTip } from './messages.js';
  *   it with the canonical codec (so it is structurally well formed and within the core limits) and, for
  *   transactions, checked the chain id. Signatures, Merkle roots, consensus rules and every other validity rule are
  *   the adapter's to check. The network relays a block or transaction only after the adapter answered `accepted`.
- * - The network calls `acceptBlock` and `acceptTransactions` one at a time (never two concurrently), so the adapter
- *   needs no locking of its own for them. Blocks are handed over in arrival order and before transactions still
- *   waiting (transactions of a block already in are then answered `ignored`); transactions from one peer in arrival
- *   order, several of its messages in one call when they queued up.
+ * - The network never runs two `acceptBlock` calls at once, nor two `acceptTransactions` calls; an `acceptBlock` may
+ *   run while an `acceptTransactions` call is in progress (a block does not wait for a backlog of flooded
+ *   transactions to be verified; transactions of a block already in are then answered `ignored`). An adapter whose
+ *   two methods share state must keep it consistent across that (the node's Block Tree and Mempool commit under one
+ *   store lock). Blocks are handed over in arrival order; transactions from one peer in arrival order, several of its
+ *   messages in one call when they queued up.
  * - A block's stripped transactions get their payloads back before `acceptBlock` (from the transactions waiting, from
  *   `getTransaction`, else from peers, each checked against its signed header), except those `wantsPayload` declines;
  *   what no peer has arrives stripped.
@@ -72,8 +74,12 @@ export interface LedgerAdapter {
   /** Validates and stores a block received from `from` (flooded or fetched during sync). */
   acceptBlock(block: Block, from: PeerRef): Awaitable<BlockVerdict>;
 
-  /** Validates and adds transactions to the mempool; returns one verdict per transaction, in order. */
-  acceptTransactions(txs: readonly Transaction[], from: PeerRef): Awaitable<readonly TransactionVerdict[]>;
+  /**
+   * Validates and adds transactions to the mempool; returns one verdict per transaction, in order. `ids` are their
+   * ids, computed by the network from the transactions themselves (not taken from the peer): an adapter may use them
+   * instead of hashing each header again.
+   */
+  acceptTransactions(txs: readonly Transaction[], from: PeerRef, ids?: readonly Uint8Array[]): Awaitable<readonly TransactionVerdict[]>;
 
   /**
    * Optional: whether this node keeps `tx` (stripped in a block it received) with its payload. A payload it does not

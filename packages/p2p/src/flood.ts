@@ -1,14 +1,16 @@
-import { encodeTransactionsMessage, transactionsMessageSize } from './messages.js';
+import { encodeTransactionIdsMessage, encodeTransactionsMessage, transactionIdsMessageSize, transactionsMessageSize } from './messages.js';
 import { MAX_TRANSACTIONS_PER_MESSAGE } from './limits.js';
 import type { Peer } from './peer.js';
 
 /**
- * Flooding of transactions, batched. Accepted transactions (local or relayed) wait in a bounded queue for a short
- * flush interval and then go to every open peer in as few TRANSACTIONS messages as fit the message size limit, minus
- * the transactions that peer is known to have (it sent them to us, or we sent them to it). Together with the
- * network's seen-cache (a transaction is accepted and relayed once) a transaction crosses each link at most once per
- * direction; both directions only when the two ends relay it at the same moment, and the later copy is then dropped
- * by the seen-cache without blame.
+ * Flooding of transactions, batched. Accepted transactions wait in a bounded queue for a short flush interval and
+ * then go to every open peer in as few messages as fit the message size limit, minus the transactions that peer is
+ * known to have (it sent or announced them to us, or we to it). The node that took a transaction in pushes it whole
+ * (TRANSACTIONS); a node relaying one it accepted from a peer announces its id (TRANSACTION_IDS), and a peer that
+ * lacks it asks for it (GET_TRANSACTIONS). Where nodes are connected to many others, as on a factory network, every
+ * peer already has the transaction from its origin by then: a relay costs 32 bytes a peer, not the whole record
+ * again. Together with the network's seen-cache (a transaction is accepted and relayed once) a transaction crosses
+ * each link whole at most once per direction.
  *
  * A peer that reads slower than we send (more than `maxBufferedBytes` unsent on its socket) is not sent more for
  * now: its transactions wait in a backlog of its own, retried on every flush, bounded by `maxQueued` (beyond that the
@@ -18,7 +20,9 @@ import type { Peer } from './peer.js';
 
 interface Queued {
   readonly id: string;
-  readonly bytes: Uint8Array;
+  readonly idBytes: Uint8Array;
+  /** The encoded transaction, pushed whole; undefined for a relay, which is announced by id. */
+  readonly bytes: Uint8Array | undefined;
   /** Key of the peer it came from (not sent back there). */
   readonly from: string | undefined;
 }
@@ -53,12 +57,12 @@ export class TransactionRelay {
   }
 
   /**
-   * Queues one encoded transaction for flooding. Returns false when it cannot be sent: larger than one message, or
-   * the queue is full.
+   * Queues one transaction for flooding: `bytes` (its encoding) to push it whole, undefined to announce its id
+   * (`idBytes`, hex `id`). Returns false when it cannot be sent: larger than one message, or the queue is full.
    */
-  enqueue(id: string, bytes: Uint8Array, from: string | undefined): boolean {
+  enqueue(id: string, idBytes: Uint8Array, bytes: Uint8Array | undefined, from: string | undefined): boolean {
     if (this.#stopped) return false;
-    if (transactionsMessageSize(1, bytes.length) > this.#options.maxMessageBytes) {
+    if (bytes !== undefined && transactionsMessageSize(1, bytes.length) > this.#options.maxMessageBytes) {
       this.#options.drop('transaction-too-large', 1);
       return false;
     }
@@ -66,7 +70,7 @@ export class TransactionRelay {
       this.#options.drop('relay-queue-full', 1);
       return false;
     }
-    this.#queue.push({ id, bytes, from });
+    this.#queue.push({ id, idBytes, bytes, from });
     this.#arm();
     return true;
   }
@@ -102,33 +106,50 @@ export class TransactionRelay {
 
   /** Sends `items` to `peer` in batches while its socket keeps up; returns what is left for later. */
   #sendTo(peer: Peer, items: readonly Queued[]): Queued[] {
-    let batch: Queued[] = [];
-    let batchBytes = 0;
+    let txs: Queued[] = [];
+    let txBytes = 0;
+    let ids: Queued[] = [];
     let blocked = false;
     const left: Queued[] = [];
-    const send = (): void => {
+    const send = (batch: Queued[], message: () => Uint8Array, type: 'transactions' | 'transactionIds'): void => {
       if (batch.length === 0) return;
       if (!blocked && peer.bufferedBytes <= this.#options.maxBufferedBytes) {
-        if (peer.sendEncoded('transactions', encodeTransactionsMessage(batch.map((q) => q.bytes)), false)) {
+        if (peer.sendEncoded(type, message(), false)) {
           for (const q of batch) peer.knownTransactions.add(q.id);
         }
       } else {
         blocked = true;
         left.push(...batch);
       }
-      batch = [];
-      batchBytes = 0;
+    };
+    const sendTxs = (): void => {
+      const batch = txs;
+      send(batch, () => encodeTransactionsMessage(batch.map((q) => q.bytes!)), 'transactions');
+      txs = [];
+      txBytes = 0;
+    };
+    const sendIds = (): void => {
+      const batch = ids;
+      send(batch, () => encodeTransactionIdsMessage(batch.map((q) => q.idBytes)), 'transactionIds');
+      ids = [];
     };
     for (const item of items) {
       if (item.from === peer.key || peer.knownTransactions.has(item.id)) continue;
+      if (item.bytes === undefined) {
+        const fits = ids.length < MAX_TRANSACTIONS_PER_MESSAGE && transactionIdsMessageSize(ids.length + 1) <= this.#options.maxMessageBytes;
+        if (!fits) sendIds();
+        ids.push(item);
+        continue;
+      }
       const fits =
-        batch.length < MAX_TRANSACTIONS_PER_MESSAGE &&
-        transactionsMessageSize(batch.length + 1, batchBytes + item.bytes.length) <= this.#options.maxMessageBytes;
-      if (!fits) send();
-      batch.push(item);
-      batchBytes += item.bytes.length;
+        txs.length < MAX_TRANSACTIONS_PER_MESSAGE &&
+        transactionsMessageSize(txs.length + 1, txBytes + item.bytes.length) <= this.#options.maxMessageBytes;
+      if (!fits) sendTxs();
+      txs.push(item);
+      txBytes += item.bytes.length;
     }
-    send();
+    sendTxs();
+    sendIds();
     return left;
   }
 

@@ -42,19 +42,42 @@ describe('LedgerQueue', () => {
     expect(q.queuedTransactions).toBe(0);
   });
 
-  it('runs blocks before transactions that are still waiting, and never two calls at once', async () => {
+  it('hands blocks over without waiting for transactions being handed over, one block at a time', async () => {
     const log: string[] = [];
-    const q = queue(log, { maxBatch: 2 });
-    q.pushTransactions({ from: 'a', n: 2 });
-    q.pushTransactions({ from: 'b', n: 2 });
-    q.pushBlock(async () => void log.push('block 1'), () => undefined);
-    const second = q.runBlock(async () => {
-      log.push('block 2');
-      return 7;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const q = new LedgerQueue<Msg>({
+      maxBlocks: 10,
+      maxMessages: 10,
+      maxBatch: 10,
+      count: (m) => m.n,
+      drain: async (messages) => {
+        log.push(`drain ${messages.length}`);
+        await held; // a long verification round
+        log.push('drained');
+      },
+      onError: () => undefined,
     });
-    expect(await second).toBe(7);
+    q.pushTransactions({ from: 'a', n: 2 });
+    await new Promise((r) => setImmediate(r));
+    let running = 0;
+    const block = (name: string) => async (): Promise<string> => {
+      running++;
+      expect(running).toBe(1);
+      await new Promise((r) => setTimeout(r, 5));
+      log.push(name);
+      running--;
+      return name;
+    };
+    const first = q.runBlock(block('block 1'));
+    const second = q.runBlock(block('block 2'));
+    expect([await first, await second]).toEqual(['block 1', 'block 2']);
+    expect(log).toEqual(['drain 1', 'block 1', 'block 2']);
+    await new Promise((r) => setImmediate(r));
+    expect(q.size).toBe(1); // the drain, still in progress
+    release();
     await q.idle();
-    expect(log).toEqual(['block 1', 'block 2', 'drain a2', 'drain b2']);
+    expect(log).toEqual(['drain 1', 'block 1', 'block 2', 'drained']);
   });
 
   it('refuses beyond its bounds and keeps going after a failing call', async () => {

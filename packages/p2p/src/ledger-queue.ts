@@ -1,14 +1,16 @@
 /**
- * The network's hand-over to the ledger adapter: one call at a time, with a bounded backlog, in two lanes.
+ * The network's hand-over to the ledger adapter, in two lanes with bounded backlogs. Each lane makes one call at a
+ * time; a block may be handed over while a call with transactions is still in progress.
  *
- * - Blocks go first. A block waiting behind a backlog of flooded transactions would reach the chain seconds late on a
- *   busy node, and the transactions behind it are mostly in it: once the block is in, they are answered `ignored`.
+ * - Blocks do not wait for flooded transactions. A block waiting behind a backlog of transactions being verified
+ *   would reach the chain seconds late on a busy node, and the transactions behind it are mostly in it: once the
+ *   block is in, they are answered `ignored`.
  * - Transaction messages waiting are handed over together: one adapter call (one verification round, one store
- *   commit) for everything one peer sent while the previous call ran, up to `maxBatch` transactions. A burst then
+ *   commit) for everything that queued up while the previous call ran, up to `maxBatch` transactions. A burst then
  *   costs a few large calls instead of one small call per message, and the backlog shrinks faster the longer it is.
  *
- * Between two calls the event loop gets a turn at I/O, so a backlog never starves the sockets (keep-alives keep
- * flowing while a burst is verified).
+ * Between two calls of a lane the event loop gets a turn at I/O, so a backlog never starves the sockets (keep-alives
+ * keep flowing while a burst is verified).
  */
 
 function yieldToIo(): Promise<void> {
@@ -38,7 +40,8 @@ export class LedgerQueue<T> {
   readonly #blocks: BlockTask[] = [];
   #messages: T[] = [];
   #queuedTransactions = 0;
-  #running = false;
+  #blocksRunning = false;
+  #messagesRunning = false;
   #busy = 0;
   #idle: (() => void)[] = [];
 
@@ -57,13 +60,13 @@ export class LedgerQueue<T> {
   }
 
   /**
-   * Queues a block task ahead of waiting transactions; false (and not run) when the block lane is full. A task's
-   * rejection goes to `onError` and does not stop the queue.
+   * Queues a block task; false (and not run) when the block lane is full. A task's rejection goes to `onError` and
+   * does not stop the queue.
    */
   pushBlock(task: () => Promise<void>, onError: (error: unknown) => void): boolean {
     if (this.#blocks.length >= this.#options.maxBlocks) return false;
     this.#blocks.push({ run: () => task().catch(onError) });
-    this.#kick();
+    this.#kickBlocks();
     return true;
   }
 
@@ -74,7 +77,7 @@ export class LedgerQueue<T> {
   runBlock<R>(task: () => Promise<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#blocks.push({ run: () => task().then(resolve, reject) });
-      this.#kick();
+      this.#kickBlocks();
     });
   }
 
@@ -83,36 +86,53 @@ export class LedgerQueue<T> {
     if (this.#messages.length >= this.#options.maxMessages) return false;
     this.#messages.push(message);
     this.#queuedTransactions += this.#options.count(message);
-    this.#kick();
+    this.#kickMessages();
     return true;
   }
 
   /** Resolves once nothing is waiting or running. */
   idle(): Promise<void> {
-    if (this.size === 0 && !this.#running) return Promise.resolve();
+    if (!this.#blocksRunning && !this.#messagesRunning) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  #kick(): void {
-    if (this.#running) return;
-    this.#running = true;
-    void this.#loop();
+  #kickBlocks(): void {
+    if (this.#blocksRunning) return;
+    this.#blocksRunning = true;
+    void this.#blockLoop();
   }
 
-  async #loop(): Promise<void> {
+  #kickMessages(): void {
+    if (this.#messagesRunning) return;
+    this.#messagesRunning = true;
+    void this.#messageLoop();
+  }
+
+  async #blockLoop(): Promise<void> {
+    try {
+      for (let block = await this.#nextBlock(); block !== undefined; block = await this.#nextBlock()) {
+        this.#busy++;
+        try {
+          await block.run();
+        } finally {
+          this.#busy--;
+        }
+      }
+    } finally {
+      this.#blocksRunning = false;
+      this.#settle();
+    }
+  }
+
+  async #nextBlock(): Promise<BlockTask | undefined> {
+    await yieldToIo();
+    return this.#blocks.shift();
+  }
+
+  async #messageLoop(): Promise<void> {
     try {
       for (;;) {
         await yieldToIo();
-        const block = this.#blocks.shift();
-        if (block !== undefined) {
-          this.#busy++;
-          try {
-            await block.run();
-          } finally {
-            this.#busy--;
-          }
-          continue;
-        }
         if (this.#messages.length === 0) break;
         const batch = this.#take();
         this.#busy++;
@@ -125,9 +145,14 @@ export class LedgerQueue<T> {
         }
       }
     } finally {
-      this.#running = false;
-      for (const resolve of this.#idle.splice(0)) resolve();
+      this.#messagesRunning = false;
+      this.#settle();
     }
+  }
+
+  #settle(): void {
+    if (this.#blocksRunning || this.#messagesRunning) return;
+    for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   /** Whole messages from the front until `maxBatch` transactions (at least one message). */

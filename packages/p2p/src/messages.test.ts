@@ -24,6 +24,7 @@ import {
   encodeBlocksResponse,
   encodeHello,
   encodeMessage,
+  encodeTransactionIdsMessage,
   encodeTransactionsMessage,
   MessageType,
   type AddressRecord,
@@ -76,6 +77,8 @@ const samples: SessionMessage[] = [
   { type: 'transactions', txs: [tx1, tx2, { header: tx1.header, signature: tx1.signature }] },
   { type: 'block', block },
   { type: 'block', block: ledger.genesis },
+  { type: 'transactionIds', ids: [new Uint8Array(32).fill(7), new Uint8Array(32).fill(8)] },
+  { type: 'transactionIds', ids: [] },
   { type: 'getTip', id: 3 },
   { type: 'tip', id: 4, tip: { height: 12, hash: new Uint8Array(32).fill(9), totalWork: 0n } },
   { type: 'tip', id: 4, tip: { height: 12, hash: new Uint8Array(32).fill(9), totalWork: (1n << 255n) + 7n } },
@@ -94,6 +97,11 @@ describe('session messages', () => {
     const decoded = decodeMessage(bytes);
     expect(decoded).toEqual(message);
     expect(encodeMessage(decoded)).toEqual(bytes);
+  });
+
+  it('a pre-encoded TRANSACTION_IDS equals the generic encoding', () => {
+    const ids = [new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)];
+    expect(encodeTransactionIdsMessage(ids)).toEqual(encodeMessage({ type: 'transactionIds', ids }));
   });
 
   it('pre-encoded TRANSACTIONS, BLOCK and BLOCKS equal the generic encoding', () => {

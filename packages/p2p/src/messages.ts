@@ -46,6 +46,7 @@ export const MessageType = {
   peers: 0x21,
   transactions: 0x30,
   block: 0x31,
+  transactionIds: 0x32,
   getTip: 0x40,
   tip: 0x41,
   getHeaders: 0x42,
@@ -136,6 +137,7 @@ export type SessionMessage =
   | { readonly type: 'peers'; readonly id: number; readonly entries: readonly PeerEntry[] }
   | { readonly type: 'transactions'; readonly txs: readonly Transaction[] }
   | { readonly type: 'block'; readonly block: Block }
+  | { readonly type: 'transactionIds'; readonly ids: readonly Uint8Array[] }
   | { readonly type: 'getTip'; readonly id: number }
   | { readonly type: 'tip'; readonly id: number; readonly tip: ChainTip }
   | { readonly type: 'getHeaders'; readonly id: number; readonly fromHeight: number; readonly max: number }
@@ -406,6 +408,14 @@ export function encodeMessage(message: SessionMessage): Uint8Array {
     case 'block':
       w.fixed(encodeBlock(message.block));
       break;
+    case 'transactionIds':
+      checkCount(message.ids.length, MAX_TRANSACTIONS_PER_MESSAGE, 'ids');
+      w.varint(message.ids.length);
+      for (const id of message.ids) {
+        assertBytes(id, 'id', 32);
+        w.fixed(id);
+      }
+      break;
     case 'tip':
       assertU32(message.id, 'id');
       assertU53(message.tip.height, 'tip.height');
@@ -477,6 +487,17 @@ export function transactionsMessageSize(count: number, txBytes: number): number 
   return 1 + varintBytes + txBytes;
 }
 
+/** A TRANSACTION_IDS message (an announcement) from 32-byte ids already checked by the caller. */
+export function encodeTransactionIdsMessage(ids: readonly Uint8Array[]): Uint8Array {
+  checkCount(ids.length, MAX_TRANSACTIONS_PER_MESSAGE, 'ids');
+  return concatBytes(new Writer(16).u8(MessageType.transactionIds).varint(ids.length).finish(), ...ids);
+}
+
+/** Bytes of a TRANSACTION_IDS message announcing `count` ids. */
+export function transactionIdsMessageSize(count: number): number {
+  return transactionsMessageSize(count, 32 * count);
+}
+
 /** A BLOCK message from a block already in canonical form (`encodeBlock`). */
 export function encodeBlockMessage(encodedBlock: Uint8Array): Uint8Array {
   return concatBytes(Uint8Array.of(MessageType.block), encodedBlock);
@@ -524,6 +545,13 @@ export function decodeMessage(bytes: Uint8Array, maxMessageBytes: number = bytes
     case MessageType.block:
       message = { type: 'block', block: decodeBlock(r.fixed('block', r.remaining)) };
       break;
+    case MessageType.transactionIds: {
+      const n = r.count('transactionIds.count', MAX_TRANSACTIONS_PER_MESSAGE, 32);
+      const ids: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) ids.push(r.fixed(`transactionIds.ids[${i}]`, 32));
+      message = { type: 'transactionIds', ids };
+      break;
+    }
     case MessageType.getTip:
       message = { type: 'getTip', id: r.u32('getTip.id') };
       break;

@@ -101,11 +101,18 @@ interface Seed {
 /** Transactions of one TRANSACTIONS message that were new here, waiting for the adapter. */
 interface WaitingTransactions {
   readonly peer: Peer;
-  readonly fresh: readonly { readonly tx: Transaction; readonly id: string }[];
+  readonly fresh: readonly Fresh[];
+}
+
+/** A transaction new here, with its id (hex and bytes). */
+interface Fresh {
+  readonly tx: Transaction;
+  readonly id: string;
+  readonly idBytes: Uint8Array;
 }
 
 /** Transactions handed to the adapter in one call at most (whole messages; see LedgerQueue). */
-const MAX_LEDGER_BATCH = 4_096;
+const MAX_LEDGER_BATCH = 2_048;
 
 function increment(record: Record<string, number>, key: string, by = 1): void {
   record[key] = (record[key] ?? 0) + by;
@@ -128,6 +135,8 @@ export class Network extends Emitter<NetworkEvents> {
   readonly #ledger: LedgerQueue<WaitingTransactions>;
   /** Transactions waiting in the ledger queue by id (hex): a block arriving first takes its payloads from here. */
   readonly #waiting = new Map<string, Transaction>();
+  /** Announced transactions asked of a peer, by id (hex), until the answer is in. */
+  readonly #requested = new Set<string>();
   readonly #relay: TransactionRelay;
   readonly #sync: Synchronizer;
   readonly #peers = new Map<string, Peer>();
@@ -736,19 +745,24 @@ export class Network extends Emitter<NetworkEvents> {
       case 'block':
         this.#onBlock(peer, message.block);
         return;
+      case 'transactionIds':
+        this.#onAnnouncement(peer, message.ids);
+        return;
       default:
         this.#serve(peer, message);
     }
   }
 
   #onTransactions(peer: Peer, txs: readonly Transaction[]): void {
-    const fresh: { tx: Transaction; id: string }[] = [];
+    const fresh: Fresh[] = [];
     let duplicates = 0;
     let foreign = 0;
     for (const tx of txs) {
       let id: string;
+      let idBytes: Uint8Array;
       try {
-        id = toHex(transactionId(tx));
+        idBytes = transactionId(tx);
+        id = toHex(idBytes);
       } catch {
         foreign++;
         continue;
@@ -762,7 +776,7 @@ export class Network extends Emitter<NetworkEvents> {
         duplicates++;
         continue;
       }
-      fresh.push({ tx, id });
+      fresh.push({ tx, id, idBytes });
     }
     if (duplicates > 0) increment(this.#drops, 'duplicate', duplicates);
     if (foreign > 0) this.#offence(peer, 'invalid-transaction', `${foreign} transactions of another chain`, Math.min(foreign, 10));
@@ -777,7 +791,7 @@ export class Network extends Emitter<NetworkEvents> {
 
   /** Hands waiting transactions to the adapter: one call per sending peer, in arrival order within each. */
   async #acceptWaiting(messages: readonly WaitingTransactions[]): Promise<void> {
-    const byPeer = new Map<Peer, { readonly tx: Transaction; readonly id: string }[]>();
+    const byPeer = new Map<Peer, Fresh[]>();
     for (const m of messages) {
       const list = byPeer.get(m.peer);
       if (list === undefined) byPeer.set(m.peer, [...m.fresh]);
@@ -798,10 +812,11 @@ export class Network extends Emitter<NetworkEvents> {
     }
   }
 
-  async #acceptTransactions(peer: Peer, fresh: readonly { readonly tx: Transaction; readonly id: string }[]): Promise<void> {
+  async #acceptTransactions(peer: Peer, fresh: readonly Fresh[]): Promise<void> {
     const verdicts = await this.#adapter.acceptTransactions(
       fresh.map((f) => f.tx),
       this.#peerRef(peer),
+      fresh.map((f) => f.idBytes),
     );
     if (!Array.isArray(verdicts) || verdicts.length !== fresh.length) {
       throw new Error(`acceptTransactions returned ${Array.isArray(verdicts) ? verdicts.length : typeof verdicts} verdicts for ${fresh.length}`);
@@ -812,11 +827,60 @@ export class Network extends Emitter<NetworkEvents> {
       const verdict = verdicts[i];
       if (verdict === 'accepted') {
         useful++;
-        this.#relay.enqueue(fresh[i]!.id, encodeTransaction(fresh[i]!.tx), peer.key);
+        // Relayed by id: peers that lack it ask for it.
+        this.#relay.enqueue(fresh[i]!.id, fresh[i]!.idBytes, undefined, peer.key);
       } else if (verdict === 'invalid') invalid++;
     }
     if (useful > 0) peer.score.reward(1);
     if (invalid > 0) this.#offence(peer, 'invalid-transaction', `${invalid} invalid transactions`, Math.min(invalid, 10));
+  }
+
+  /**
+   * A peer announces transactions it holds: the ones not seen here, and not asked for already, are asked of it
+   * (GET_TRANSACTIONS); what comes back is taken in like flooded transactions.
+   */
+  #onAnnouncement(peer: Peer, ids: readonly Uint8Array[]): void {
+    const wanted: Uint8Array[] = [];
+    let known = 0;
+    for (const idBytes of ids) {
+      const id = toHex(idBytes);
+      peer.knownTransactions.add(id);
+      if (this.#seenTransactions.has(id) || this.#requested.has(id)) {
+        known++;
+        continue;
+      }
+      this.#requested.add(id);
+      wanted.push(idBytes);
+    }
+    if (known > 0) increment(this.#drops, 'announced-known', known);
+    for (let i = 0; i < wanted.length; i += MAX_IDS_PER_REQUEST) void this.#requestAnnounced(peer, wanted.slice(i, i + MAX_IDS_PER_REQUEST));
+  }
+
+  async #requestAnnounced(peer: Peer, ids: readonly Uint8Array[]): Promise<void> {
+    const asked = new Set(ids.map(toHex));
+    let txs: readonly Transaction[] = [];
+    try {
+      txs = await peer.requestTransactions(ids);
+    } catch {
+      // Timed out, disconnected or too many requests outstanding: another announcement, or the block, brings them.
+    } finally {
+      for (const id of asked) this.#requested.delete(id);
+    }
+    const good: Transaction[] = [];
+    let bad = 0;
+    for (const tx of txs) {
+      let id: string;
+      try {
+        id = toHex(transactionId(tx));
+      } catch {
+        bad++;
+        continue;
+      }
+      if (!asked.has(id) || tx.payload === undefined) bad++;
+      else good.push(tx);
+    }
+    if (bad > 0) this.#offence(peer, 'invalid-response', `${bad} transactions not asked for or without payload`);
+    if (good.length > 0) this.#onTransactions(peer, good);
   }
 
   #onBlock(peer: Peer, block: Block): void {
@@ -954,7 +1018,6 @@ export class Network extends Emitter<NetworkEvents> {
       }
       if (peer.sendEncoded('block', message, true)) {
         peer.knownBlocks.add(id);
-        for (const txId of compact.ids) peer.knownTransactions.add(txId);
         sent++;
       } else increment(this.#drops, 'backpressure');
     }
@@ -1003,9 +1066,10 @@ export class Network extends Emitter<NetworkEvents> {
     this.#assertRunning();
     let queued = 0;
     for (const tx of txs) {
-      const id = toHex(transactionId(tx));
+      const idBytes = transactionId(tx);
+      const id = toHex(idBytes);
       if (!this.#seenTransactions.add(id)) continue;
-      if (this.#relay.enqueue(id, encodeTransaction(tx), undefined)) queued++;
+      if (this.#relay.enqueue(id, idBytes, encodeTransaction(tx), undefined)) queued++;
     }
     return queued;
   }

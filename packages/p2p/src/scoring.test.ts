@@ -84,3 +84,21 @@ describe('BanList', () => {
     expect(bans.list(0).map((b) => b.key).sort()).toEqual(['b', 'c']);
   });
 });
+
+describe('PeerScore recovery in whole points', () => {
+  it('does not let a few milliseconds between two offences save a peer from the ban', () => {
+    const score = new PeerScore(scoringPolicy());
+    score.penalize('invalid-block');
+    score.recover(60); // a maintenance tick between the two blocks
+    score.penalize('invalid-block');
+    expect(score.value).toBe(-100);
+    expect(score.condemned).toBe(true);
+  });
+
+  it('recovers one point per second of accumulated time', () => {
+    const score = new PeerScore(scoringPolicy());
+    score.penalize('unsolicited');
+    for (let i = 0; i < 25; i++) score.recover(100);
+    expect(score.value).toBe(-18);
+  });
+});

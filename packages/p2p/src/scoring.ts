@@ -95,6 +95,8 @@ export function scoringPolicy(options: ScoringOptions = {}): ScoringPolicy {
 export class PeerScore {
   readonly #policy: ScoringPolicy;
   #value = 0;
+  /** Time below 0 not yet turned into a whole point of recovery. */
+  #recoveringMs = 0;
 
   constructor(policy: ScoringPolicy) {
     this.#policy = policy;
@@ -120,10 +122,21 @@ export class PeerScore {
     this.#value = Math.min(this.#policy.maxScore, this.#value + points);
   }
 
-  /** Moves the score towards 0 for `elapsedMs` of time. */
+  /**
+   * Moves the score towards 0 for `elapsedMs` of time, in whole points: offences a few milliseconds apart count in
+   * full whether or not a maintenance tick fell between them (two invalid blocks in a row ban, as documented).
+   */
   recover(elapsedMs: number): void {
-    const step = (this.#policy.recoveryPerSecond * Math.max(0, elapsedMs)) / 1000;
-    if (this.#value < 0) this.#value = Math.min(0, this.#value + step);
+    const rate = this.#policy.recoveryPerSecond;
+    if (this.#value >= 0 || rate <= 0) {
+      this.#recoveringMs = 0;
+      return;
+    }
+    this.#recoveringMs += Math.max(0, elapsedMs);
+    const points = Math.floor((this.#recoveringMs * rate) / 1000);
+    if (points <= 0) return;
+    this.#recoveringMs -= (points * 1000) / rate;
+    this.#value = Math.min(0, this.#value + points);
   }
 }
 

@@ -51,3 +51,31 @@ describe('SeenCache', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => new SeenCache(bad)).toThrow(InvalidArgumentError);
   });
 });
+
+describe('SeenCache eviction', () => {
+  it('forgets in insertion order across deletes and re-adds', () => {
+    const cache = new SeenCache(3);
+    for (const id of ['a', 'b', 'c']) cache.add(id);
+    cache.delete('a');
+    cache.add('a'); // now the newest: 'b' is the oldest
+    cache.add('d');
+    expect(['a', 'c', 'd'].every((id) => cache.has(id))).toBe(true);
+    expect(cache.has('b')).toBe(false);
+    cache.add('e');
+    cache.add('f');
+    expect(cache.has('c')).toBe(false);
+    expect(cache.has('a')).toBe(false);
+    expect(['d', 'e', 'f'].every((id) => cache.has(id))).toBe(true);
+    expect(cache.size).toBe(3);
+  });
+
+  it('keeps a full cache cheap: a million adds well within a test timeout', () => {
+    const cache = new SeenCache(100_000);
+    const started = performance.now();
+    for (let i = 0; i < 1_000_000; i++) cache.add(`id-${i}`);
+    expect(cache.size).toBe(100_000);
+    expect(cache.has('id-999999')).toBe(true);
+    expect(cache.has('id-899999')).toBe(false);
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
+});

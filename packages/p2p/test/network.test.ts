@@ -147,14 +147,16 @@ describe('several nodes', () => {
     const id = toHex(transactionId(tx));
     await waitFor(() => all.every((n) => n.ledger.knowsTransaction(id)), 'transaction everywhere');
     await sleep(100);
-    // Each node accepts and relays it once and never sends it back to a peer it came from: every link carries it
-    // at most once per direction (twice only when both ends relay it at the same moment), and every node but the
-    // origin gets it once as new, so the rest are the crossings.
+    // Each node accepts and relays it once and never sends it back to a peer it came from: the origin pushes it
+    // whole, relays announce its id and a node lacking it asks for it. Every link carries it whole at most once per
+    // direction, and every node but the origin gets it once as new, so the rest are the crossings.
     const links = all.reduce((sum, n) => sum + n.network.status().counts.outbound, 0);
     const duplicates = all.reduce((sum, n) => sum + (n.network.status().drops.duplicate ?? 0), 0);
-    const received = all.reduce((sum, n) => sum + (n.network.status().messages.in.transactions ?? 0), 0);
+    const inbound = (type: string): number => all.reduce((sum, n) => sum + (n.network.status().messages.in[type] ?? 0), 0);
+    const received = inbound('transactions') + inbound('transactionData');
     expect(received).toBeLessThanOrEqual(2 * links);
     expect(received).toBe(all.length - 1 + duplicates);
+    expect(inbound('transactionIds')).toBeLessThanOrEqual(2 * links);
     expect(all.every((n) => n.ledger.accepted.tx === 1)).toBe(true);
   });
 

@@ -196,6 +196,20 @@ describe('FsStore recovery', () => {
   });
 });
 
+describe('FsStore segments', () => {
+  it('reads across more segment files than it keeps open at once', async () => {
+    const { chain } = await write(150, { segmentBytes: 4096, txPerBlock: 3 });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.seg')).length).toBeGreaterThan(70);
+    const store = await FsStore.open({ dir, segmentBytes: 4096 });
+    for (const k of [0, 149, 1, 148, 75, 2, 147, 30, 120]) {
+      expect((await store.getBlock(chain[k]!.hash))?.data.length).toBe(3);
+      expect((await store.getTransaction(chain[k]!.ids[0]!))?.height).toBe(k);
+    }
+    expect((await checkStoreIntegrity(store)).ok).toBe(true);
+    await store.close();
+  });
+});
+
 describe('FsStore size limit', () => {
   it('refuses a commit that would pass maxBytes before writing anything, and stays usable', async () => {
     const fx = new ChainFixture('fs full');

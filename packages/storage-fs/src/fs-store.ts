@@ -64,6 +64,7 @@ export interface FsRecoveryReport {
 interface Segment {
   readonly number: number;
   readonly path: string;
+  /** Open descriptor, or -1. The last segment's is always open (read and write). */
   fd: number;
   size: number;
 }
@@ -76,6 +77,8 @@ interface PendingLocation {
 }
 
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Descriptors kept open for reading complete segments: a large archive has more segments than a process may open. */
+const MAX_OPEN_SEGMENTS = 64;
 const MIN_SEGMENT_BYTES = 4096;
 
 /**
@@ -100,6 +103,8 @@ export class FsStore implements ChainStore {
   readonly #segmentBytes: number;
   readonly #lock: DirectoryLock;
   readonly #segments: Segment[] = [];
+  /** Complete segments with an open descriptor, least recently used first. */
+  readonly #readers = new Set<Segment>();
   #recovery: FsRecoveryReport = { segments: 0, groups: 0, truncatedBytes: 0, removedEmptySegment: false, millis: 0 };
   #sequence = 0;
   #closed = false;
@@ -198,66 +203,87 @@ export class FsStore implements ChainStore {
     numbers.forEach((n, i) => {
       if (n !== i + 1) throw new StoreCorruptError(`${this.dir}: segment ${segmentFileName(i + 1)} is missing`);
     });
-    for (const n of numbers) {
-      const path = join(this.dir, segmentFileName(n));
-      const last = n === numbers.length;
-      const fd = openSync(path, last ? 'r+' : 'r');
-      const segment: Segment = { number: n, path, fd, size: fstatSync(fd).size };
-      this.#segments.push(segment);
-      if (last && segment.size <= SEGMENT_HEADER_BYTES && !this.#validHeader(segment)) {
+    const lastNumber = numbers[numbers.length - 1];
+    if (lastNumber !== undefined) {
+      const path = join(this.dir, segmentFileName(lastNumber));
+      const probe: Segment = { number: lastNumber, path, fd: openSync(path, 'r'), size: 0 };
+      probe.size = fstatSync(probe.fd).size;
+      const torn = probe.size <= SEGMENT_HEADER_BYTES && !this.#validHeader(probe);
+      closeSync(probe.fd);
+      if (torn) {
         // A crash while the segment was being created: it never held a commit.
-        closeSync(fd);
-        this.#segments.pop();
         unlinkSync(path);
         syncDirectory(this.dir);
         removedEmptySegment = true;
-        break;
+        numbers.pop();
       }
+    }
+    for (const n of numbers) {
+      const path = join(this.dir, segmentFileName(n));
+      const isLast = n === numbers.length;
+      const fd = openSync(path, isLast ? 'r+' : 'r');
+      const segment: Segment = { number: n, path, fd, size: fstatSync(fd).size };
+      this.#segments.push(segment);
       checkSegmentHeader(readAt(fd, SEGMENT_HEADER_BYTES, 0), n, path);
-    }
-    const lastSegment = this.#segments[this.#segments.length - 1];
-    if (lastSegment !== undefined && lastSegment.fd >= 0 && numbers.length > this.#segments.length) {
-      // The previous segment becomes the one commits go to.
-      closeSync(lastSegment.fd);
-      lastSegment.fd = openSync(lastSegment.path, 'r+');
-    }
-    for (const segment of this.#segments) {
-      const isLast = segment === this.#segments[this.#segments.length - 1];
       const result = scanSegment({
-        fd: segment.fd,
+        fd,
         size: segment.size,
-        segment: segment.number,
-        file: segment.path,
+        segment: n,
+        file: path,
         sequence: this.#sequence,
-        onGroup: (group, n) => this.#apply(group, n, true),
+        onGroup: (group, number) => this.#apply(group, number, true),
       });
       this.#sequence = result.sequence;
       let end = result.end;
       if (result.torn !== undefined) {
-        const where = `${segment.path} at byte ${result.torn.at}: ${result.torn.reason}`;
+        const where = `${path} at byte ${result.torn.at}: ${result.torn.reason}`;
         if (!isLast) throw new StoreCorruptError(`${where}, in a segment that was complete`);
-        if (committedGroupAfter(segment.fd, segment.size, result.end, segment.number, this.#sequence)) {
+        if (committedGroupAfter(fd, segment.size, result.end, n, this.#sequence)) {
           throw new StoreCorruptError(`${where}, and committed data follows: damage, not a torn write; nothing was cut`);
         }
       }
       if (result.held !== undefined) {
         // The store's last complete group was the last write: a crash may have torn it behind its COMMIT record.
         const lastWrite = isLast && result.torn === undefined;
-        if (lastWrite && !checkTransactions(segment.fd, segment.size, result.held.group)) {
+        if (lastWrite && !checkTransactions(fd, segment.size, result.held.group)) {
           end = result.held.start;
           this.#sequence--;
         } else {
-          this.#apply(result.held.group, segment.number, true);
+          this.#apply(result.held.group, n, true);
         }
       }
       if (end < segment.size) {
-        ftruncateSync(segment.fd, end);
-        fsyncSync(segment.fd);
+        ftruncateSync(fd, end);
+        fsyncSync(fd);
         truncatedBytes += segment.size - end;
         segment.size = end;
       }
+      // Complete segments are only read from now on, through the descriptor cache.
+      if (!isLast) this.#closeSegment(segment);
     }
     return { segments: this.#segments.length, truncatedBytes, removedEmptySegment };
+  }
+
+  /** An open descriptor for reading `segment`: the last one's stays open; others come from a small LRU cache. */
+  #fd(segment: Segment): number {
+    if (segment.fd >= 0) {
+      if (this.#readers.delete(segment)) this.#readers.add(segment);
+      return segment.fd;
+    }
+    segment.fd = openSync(segment.path, 'r');
+    this.#readers.add(segment);
+    if (this.#readers.size > MAX_OPEN_SEGMENTS) {
+      const oldest = this.#readers.values().next().value as Segment;
+      this.#closeSegment(oldest);
+    }
+    return segment.fd;
+  }
+
+  #closeSegment(segment: Segment): void {
+    this.#readers.delete(segment);
+    if (segment.fd < 0) return;
+    closeSync(segment.fd);
+    segment.fd = -1;
   }
 
   #validHeader(segment: Segment): boolean {
@@ -288,11 +314,8 @@ export class FsStore implements ChainStore {
       throw error;
     }
     const previous = this.#segments[this.#segments.length - 1];
-    if (previous !== undefined) {
-      // Earlier segments are only read from now on.
-      closeSync(previous.fd);
-      previous.fd = openSync(previous.path, 'r');
-    }
+    // The previous segment is only read from now on, through the descriptor cache.
+    if (previous !== undefined) this.#closeSegment(previous);
     this.#segments.push({ number: n, path, fd, size: SEGMENT_HEADER_BYTES });
   }
 
@@ -438,7 +461,7 @@ export class FsStore implements ChainStore {
   #read(segment: number, offset: number, length: number): Buffer {
     const s = this.#segments[segment - 1];
     if (s === undefined) throw new StoreCorruptError(`${this.dir}: segment ${segment} is not open`);
-    const bytes = readAt(s.fd, length, offset);
+    const bytes = readAt(this.#fd(s), length, offset);
     if (bytes.length !== length) throw new StoreCorruptError(`${s.path} at byte ${offset}: record cut short`);
     return bytes;
   }
@@ -587,6 +610,7 @@ export class FsStore implements ChainStore {
   }
 
   #releaseFiles(): void {
+    this.#readers.clear();
     for (const s of this.#segments) {
       if (s.fd < 0) continue;
       try {

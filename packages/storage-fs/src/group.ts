@@ -1,5 +1,5 @@
 import { encodeBlockHeader, encodeTransaction } from '@safechain/core';
-import type { CommitPlan } from '@safechain/storage';
+import { encodeTransactions, type CommitPlan, type EncodedTransactions } from '@safechain/storage';
 import { COMMIT_BODY_BYTES, FRAME_HEADER_BYTES, RecordType, sealFrame, workToBytes, writeU64 } from './format.js';
 
 /**
@@ -52,7 +52,7 @@ interface EncodedBlock {
   readonly work: Uint8Array;
   readonly header: Uint8Array;
   readonly ids: readonly Uint8Array[];
-  readonly bodies: readonly Uint8Array[];
+  readonly bodies: EncodedTransactions;
 }
 
 /** A commit encoded and sized, not yet placed: its bytes depend on where it goes (sequence, offset, segment). */
@@ -83,10 +83,12 @@ export function prepareGroup(plan: CommitPlan): PreparedGroup {
   const blocks = plan.blocks.map((b): EncodedBlock => {
     const header = encodeBlockHeader(b.block.header);
     const work = workToBytes(b.totalWork);
-    const bodies = b.block.data.map((tx) => encodeTransaction(tx));
+    const bodies = encodeTransactions(b.block.data);
+    const n = bodies.ends.length;
     frame(32 + 4 + 1 + work.length + header.length);
-    frame(36 * bodies.length);
-    for (const body of bodies) frame(body.length);
+    frame(36 * n);
+    size += n * FRAME_HEADER_BYTES + bodies.bytes.length;
+    records += n;
     return { hash: b.hash, height: b.block.header.height, work, header, ids: b.ids, bodies };
   });
   if (plan.canonical !== undefined) frame(12 + 32 * plan.canonical.hashes.length);
@@ -122,27 +124,30 @@ export function layOutGroup(prepared: PreparedGroup, sequence: number, start: nu
     const offset = at;
     let p = at + FRAME_HEADER_BYTES;
     buf.set(b.hash, p);
-    view.setUint32(p + 32, b.bodies.length);
+    const n = b.bodies.ends.length;
+    view.setUint32(p + 32, n);
     buf[p + 36] = b.work.length;
     buf.set(b.work, p + 37);
     buf.set(b.header, p + 37 + b.work.length);
     seal(RecordType.BLOCK, 37 + b.work.length + b.header.length);
     const infoLength = at - offset;
-    const n = b.bodies.length;
+    const { bytes: all, ends } = b.bodies;
     p = at + FRAME_HEADER_BYTES;
     const ids = new Uint8Array(32 * n);
     b.ids.forEach((id, i) => ids.set(id, 32 * i));
     buf.set(ids, p);
-    b.bodies.forEach((body, i) => view.setUint32(p + 32 * n + 4 * i, body.length));
+    for (let i = 0; i < n; i++) view.setUint32(p + 32 * n + 4 * i, ends[i]! - (i === 0 ? 0 : ends[i - 1]!));
     seal(RecordType.LEAVES, 36 * n);
     const txOffsets = new Float64Array(n);
     const txLengths = new Uint32Array(n);
-    b.bodies.forEach((body, i) => {
+    for (let i = 0, from = 0; i < n; i++) {
+      const length = ends[i]! - from;
       txOffsets[i] = start + at;
-      txLengths[i] = body.length;
-      buf.set(body, at + FRAME_HEADER_BYTES);
-      seal(RecordType.TX, body.length);
-    });
+      txLengths[i] = length;
+      buf.set(all.subarray(from, ends[i]!), at + FRAME_HEADER_BYTES);
+      seal(RecordType.TX, length);
+      from = ends[i]!;
+    }
     group.blocks.push({ hash: b.hash, height: b.height, txCount: n, offset: start + offset, infoLength, span: at - offset, ids, txOffsets, txLengths });
   }
   const { canonical, pendingAdd, pendingRemove, meta } = prepared.plan;

@@ -62,7 +62,8 @@ const BLOCK_COLUMNS = 'seq, hash, height, total_work, header, tx_count, crc';
  * Every statement the store prepares. The lookups by block hash and transaction id each resolve through an index,
  * the others through the integer primary key: a few B-tree probes whatever the size (the tests check the query
  * plans). Which block is canonical at a height, and each block's height, the store also keeps in memory (16 bytes
- * per block), so a transaction lookup is one indexed read and the canonical check costs nothing.
+ * per block), so a transaction lookup is one indexed read and the canonical check costs nothing; the hashes of
+ * recently read blocks are cached.
  */
 export const STATEMENTS = {
   insertBlock: 'INSERT INTO blocks (hash, height, total_work, header, tx_count, crc) VALUES (?, ?, ?, ?, ?, ?)',
@@ -71,7 +72,7 @@ export const STATEMENTS = {
   seqByHash: 'SELECT seq FROM blocks WHERE hash = ?',
   blockByHash: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE hash = ?`,
   txRange: 'SELECT pos, id, body, crc FROM txs WHERE pos >= ? AND pos < ? ORDER BY pos',
-  txById: 'SELECT pos, id, body, crc FROM txs WHERE id = ?',
+  txById: 'SELECT pos, body, crc FROM txs WHERE id = ?',
   hashBySeq: 'SELECT hash FROM blocks WHERE seq = ?',
   blockHeights: 'SELECT seq, height FROM blocks',
   canonicalAll: 'SELECT height, block FROM canonical ORDER BY height',

@@ -6,7 +6,6 @@ import {
   decodeTransaction,
   encodeBlockHeader,
   encodeTransaction,
-  equalBytes,
   InvalidArgumentError,
   toHex,
   type Block,
@@ -15,6 +14,7 @@ import {
 import {
   crc32c,
   crc32cUpdate,
+  encodeTransactions,
   planCommit,
   StoreClosedError,
   StoreCorruptError,
@@ -25,6 +25,7 @@ import {
   type ChainStore,
   type Commit,
   type CommitPlan,
+  type EncodedTransactions,
   type PendingTransaction,
   type StoredBlockInfo,
   type StoredTransaction,
@@ -47,6 +48,8 @@ export interface SqliteStoreOptions {
 
 /** Bytes a row costs beyond its BLOBs (record header, cell pointer, index entry with its rowid): for the estimate. */
 const ROW_OVERHEAD = 24;
+/** Block hashes cached by `#hashOf`: 4096 entries, about 300 KB. */
+const HASH_CACHE_SIZE = 4096;
 /** Rows fetched per query when iterating, so no statement stays open across an `await` of the caller. */
 const PAGE_ROWS = 256;
 /**
@@ -73,6 +76,9 @@ interface TxRow {
   body: Buffer;
   crc: number;
 }
+
+/** `txById` rows, fetched raw (an array, no object with named keys) on the hottest path: pos, body, crc. */
+type TxByIdRow = [number, Buffer, number];
 
 interface PendingRow {
   seq: number;
@@ -133,7 +139,7 @@ interface EncodedBlock {
   readonly header: Uint8Array;
   readonly txCount: number;
   readonly ids: readonly Uint8Array[];
-  readonly bodies: readonly Uint8Array[];
+  readonly bodies: EncodedTransactions;
 }
 
 interface EncodedCommit {
@@ -163,6 +169,9 @@ export class SqliteStore implements ChainStore {
   readonly #canonical: number[] = [];
   /** Height of each block row number (`blocks.seq`): a mirror of `blocks.height`. */
   #seqHeight = new Float64Array(1024).fill(-1);
+  /** Hashes of recently read blocks, direct-mapped by row number (most lookups hit recent blocks). */
+  readonly #hashCacheSeq = new Float64Array(HASH_CACHE_SIZE).fill(-1);
+  readonly #hashCache: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(HASH_CACHE_SIZE);
   #closed = false;
   readonly #s: ReturnType<typeof prepare>;
   readonly #write: (encoded: EncodedCommit, plan: CommitPlan) => number[];
@@ -297,9 +306,10 @@ export class SqliteStore implements ChainStore {
       const seq = Number(s.insertBlock.run(b.hash, b.height, b.work, b.header, b.txCount, blockCrc(b.hash, b.work, b.header)).lastInsertRowid);
       seqs.push(seq);
       const base = seq * POSITION_SPAN;
-      for (let i = 0; i < b.txCount; i++) {
+      const { bytes: all, ends } = b.bodies;
+      for (let i = 0, start = 0; i < b.txCount; i++) {
         const id = b.ids[i]!;
-        const body = b.bodies[i]!;
+        const body = all.subarray(start, (start = ends[i]!));
         s.insertTx.run(base + i, id, body, rowCrc(id, body));
       }
     }
@@ -389,10 +399,18 @@ export class SqliteStore implements ChainStore {
     }
   }
 
+  /** The hash of block row `seq`, through a small cache: a row's hash never changes, so nothing goes stale. */
   #hashOf(seq: number): Uint8Array {
-    const hash = this.#s.hashBySeq.get(seq) as Buffer | undefined;
-    if (hash === undefined) throw new StoreCorruptError(`${this.path}: block row ${seq} is missing`);
-    return bytes(hash);
+    const slot = seq % HASH_CACHE_SIZE;
+    let hash = this.#hashCacheSeq[slot] === seq ? this.#hashCache[slot] : undefined;
+    if (hash === undefined) {
+      const row = this.#s.hashBySeq.get(seq) as Buffer | undefined;
+      if (row === undefined) throw new StoreCorruptError(`${this.path}: block row ${seq} is missing`);
+      hash = bytes(row);
+      this.#hashCacheSeq[slot] = seq;
+      this.#hashCache[slot] = hash;
+    }
+    return hash.slice();
   }
 
   async getCanonicalHash(height: number): Promise<Uint8Array | undefined> {
@@ -410,18 +428,27 @@ export class SqliteStore implements ChainStore {
   /** @throws StoreClosedError; StoreCorruptError when the stored row is damaged. */
   async getTransaction(id: Uint8Array): Promise<StoredTransaction | undefined> {
     this.#check();
-    // Every stored occurrence of the id (a fork block may hold it too); the one in a canonical block counts.
-    for (const row of this.#s.txById.all(id) as TxRow[]) {
-      const seq = Math.floor(row.pos / POSITION_SPAN);
-      const height = this.#height(seq);
-      if (this.#canonical[height] !== seq) continue;
-      if (row.crc !== rowCrc(row.id, row.body) || !equalBytes(row.id, id)) {
-        throw new StoreCorruptError(`transaction ${toHex(id)}: checksum or index mismatch`);
-      }
-      const transaction = decodeOr(() => `transaction ${toHex(id)}`, () => decodeTransaction(row.body));
-      return { id: bytes(row.id), blockHash: this.#hashOf(seq), height, index: row.pos % POSITION_SPAN, transaction };
-    }
+    // Usually the id is stored once; when the first row found is not canonical, a fork block may hold it too, and
+    // every stored occurrence is looked at: the one in a canonical block counts.
+    const first = this.#s.txById.get(id) as TxByIdRow | undefined;
+    if (first === undefined) return undefined;
+    if (this.#isCanonical(first[0])) return this.#found(id, first);
+    for (const row of this.#s.txById.all(id) as TxByIdRow[]) if (this.#isCanonical(row[0])) return this.#found(id, row);
     return undefined;
+  }
+
+  #isCanonical(pos: number): boolean {
+    const seq = Math.floor(pos / POSITION_SPAN);
+    return this.#canonical[this.#height(seq)] === seq;
+  }
+
+  #found(id: Uint8Array, [pos, body, crc]: TxByIdRow): StoredTransaction {
+    // The checksum covers the row's id and body: computed over the id asked for, it also proves the index led to
+    // the right row, without reading the id back.
+    if (crc !== rowCrc(id, body)) throw new StoreCorruptError(`transaction ${toHex(id)}: checksum or index mismatch`);
+    const seq = Math.floor(pos / POSITION_SPAN);
+    const transaction = decodeOr(() => `transaction ${toHex(id)}`, () => decodeTransaction(body));
+    return { id: id.slice(), blockHash: this.#hashOf(seq), height: this.#height(seq), index: pos % POSITION_SPAN, transaction };
   }
 
   /** @throws StoreClosedError; StoreCorruptError when a stored row is damaged. */
@@ -478,8 +505,8 @@ function encodeCommit(plan: CommitPlan): EncodedCommit {
   const blocks = plan.blocks.map((b): EncodedBlock => {
     const header = encodeBlockHeader(b.block.header);
     const work = workToBytes(b.totalWork);
-    const bodies = b.block.data.map((tx) => encodeTransaction(tx));
-    for (const body of bodies) total += body.length + 2 * 32 + ROW_OVERHEAD;
+    const bodies = encodeTransactions(b.block.data);
+    total += bodies.bytes.length + b.block.data.length * (2 * 32 + ROW_OVERHEAD);
     total += header.length + 3 * 32 + work.length + ROW_OVERHEAD;
     return { hash: b.hash, height: b.block.header.height, work, header, txCount: b.block.header.txCount, ids: b.ids, bodies };
   });
@@ -519,7 +546,7 @@ function prepare(db: Database.Database) {
     seqByHash: db.prepare(q.seqByHash).pluck(),
     blockByHash: db.prepare(q.blockByHash),
     txRange: db.prepare(q.txRange),
-    txById: db.prepare(q.txById),
+    txById: db.prepare(q.txById).raw(),
     infosFirst: db.prepare(q.infosFirst),
     infosNext: db.prepare(q.infosNext),
     hashBySeq: db.prepare(q.hashBySeq).pluck(),

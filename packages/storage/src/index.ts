@@ -12,3 +12,4 @@ export {
   type IntegrityProgress,
   type IntegrityReport,
 } from './integrity.js';
+export { encodeTransactions, encodedAt, type EncodedTransactions } from './encoding.js';
