@@ -82,7 +82,7 @@ export interface NetworkOptions {
   readonly txFlushIntervalMs?: number;
   /** Transactions waiting to be flooded. Default 100,000. */
   readonly maxRelayQueue?: number;
-  /** Messages waiting for the ledger adapter. Default 1,024. */
+  /** Blocks, and transaction messages, waiting for the ledger adapter (each lane). Default 1,024. */
   readonly maxLedgerQueue?: number;
   /** Unsent bytes per peer above which flooded messages to it are skipped. Default 16 MiB. */
   readonly maxBufferedBytes?: number;

@@ -5,6 +5,8 @@
  * Everything produced with it is checked against the crypto providers in tests.
  */
 
+import { InvalidArgumentError } from '../errors.js';
+
 /** The 64 round constants. */
 export const SHA256_K: Int32Array = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
@@ -22,7 +24,7 @@ export const SHA256_IV: Int32Array = Int32Array.from([
 ]);
 
 /** One compression of the block in `w[0..15]` into the chaining state `h` (`w` is 64 words of scratch). */
-export function sha256Compress(w: Int32Array, h: Int32Array): void {
+export function compressWords(w: Int32Array, h: Int32Array): void {
   for (let i = 16; i < 64; i++) {
     const w15 = w[i - 15]!;
     const w2 = w[i - 2]!;
@@ -60,4 +62,14 @@ export function sha256Compress(w: Int32Array, h: Int32Array): void {
   h[5] = (h[5]! + f) | 0;
   h[6] = (h[6]! + g) | 0;
   h[7] = (h[7]! + hh) | 0;
+}
+
+/**
+ * The checked public form of the compression: `w` must be an Int32Array of 64 words (the first 16 filled) and `h`
+ * one of 8. @throws InvalidArgumentError otherwise
+ */
+export function sha256Compress(w: Int32Array, h: Int32Array): void {
+  if (!(w instanceof Int32Array) || w.length !== 64) throw new InvalidArgumentError('w: expected an Int32Array of 64 words');
+  if (!(h instanceof Int32Array) || h.length !== 8) throw new InvalidArgumentError('h: expected an Int32Array of 8 words');
+  compressWords(w, h);
 }

@@ -8,7 +8,7 @@
  * The results are the standard SHA-256 (FIPS 180-4) of those exact inputs; tests compare them with both providers.
  */
 
-import { SHA256_IV, sha256Compress } from './sha256-compress.js';
+import { compressWords, SHA256_IV } from './sha256-compress.js';
 
 /** Bit length of the leaf input (33 bytes) and the node input (65 bytes), for the padding's length field. */
 const LEAF_BITS = 33 * 8;
@@ -21,7 +21,7 @@ const H = new Int32Array(8);
 
 /** One SHA-256 compression of the block in `W[0..15]` into `H`. */
 function compress(): void {
-  sha256Compress(W, H);
+  compressWords(W, H);
 }
 
 function storeState(out: Int32Array, at: number): void {
