@@ -2,10 +2,11 @@
  * bench:net — a local network under sustained load: how many records per second end up in a committed block on
  * every node, how fast blocks cross the network, and whether anything acknowledged goes missing.
  *
- *   pnpm bench:net                 30 s of load at 6,000 records/s offered
- *   pnpm bench:net --quick         10 s of load; finishes within about a minute
- *   options: --rate N (records/s offered, all nodes together)  --duration S  --to spread|producer
- *            --interval MS (block interval, 500)  --batch N (records a request, 250)  --connections N (per node, 2)
+ *   pnpm bench:net                 30 s of load, up to 6,000 records/s offered
+ *   pnpm bench:net --quick         10 s of load, up to 2,000 records/s; finishes within about a minute
+ *   options: --rate N (records/s offered at most, all nodes together)  --duration S  --to spread|producer
+ *            --backlog N (records acknowledged but not yet on all nodes above which the load waits, 6,000)
+ *            --interval MS (block interval, 500)  --batch N (records a request, 250)  --connections N (per node, 4)
  *            --profile (V8 CPU profile of one non-producing full node)  --keep (keep the data folders)
  *
  * Four full nodes on 127.0.0.1, each a separate process started from source as an operator starts it
@@ -13,9 +14,11 @@
  * chain's single producer (named in genesis) and the seed; all four list each other in `network.allow`. A full node
  * verifies every transaction it did not sign itself, so all four verify every record.
  *
- * Load: 1 kB random records as NDJSON batches (POST /v1/records/batch) at a fixed offered rate for a fixed duration,
- * spread evenly over the four nodes' APIs (default) or all sent to the producer (`--to producer`). A record counts
- * once the API acknowledged it (202: durable on that node).
+ * Load: 1 kB random records as NDJSON batches (POST /v1/records/batch) for a fixed duration, spread evenly over the
+ * four nodes' APIs (default) or all sent to the producer (`--to producer`), at an offered rate that is a ceiling:
+ * a batch waits while more than `--backlog` acknowledged records are not yet committed on all four nodes, so the load
+ * follows what the network sustains instead of piling minutes of records into mempools. A record counts once the
+ * API acknowledged it (202: durable on that node).
  *
  * Figures:
  * - txPerSec: records acknowledged during the load and committed on all four nodes, divided by the time from the
@@ -30,6 +33,7 @@
  * The last line of output is one JSON object with the figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -38,7 +42,6 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { initDataDir } from '../packages/node/src/data-dir.js';
 import { HttpClient } from './lib/http.js';
-import { BatchLoad, type BatchOutcome } from './lib/load.js';
 import { CATEGORIES, readProfiles, summariseProfile } from './lib/profile.js';
 import { loadNow, machineFacts, machineMarkdown, markdownTable, progress, REPO_ROOT, textTable, writeResults } from './lib/report.js';
 import { fmt, latencySummary, round } from './lib/stats.js';
@@ -51,7 +54,8 @@ const { values: flags } = parseArgs({
     to: { type: 'string', default: 'spread' },
     interval: { type: 'string', default: '500' },
     batch: { type: 'string', default: '250' },
-    connections: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '4' },
+    backlog: { type: 'string' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -65,6 +69,12 @@ const INTERVAL_MS = Number(flags.interval);
 const BATCH = Number(flags.batch);
 const CONNECTIONS = Number(flags.connections);
 const PROFILE = flags.profile === true;
+/**
+ * Records acknowledged but not yet committed on all four nodes above which no new batch is sent: the offered rate
+ * is a ceiling, and the load follows what the network sustains instead of queueing minutes of records in mempools
+ * (which would make every latency a queueing delay).
+ */
+const BACKLOG = Number(flags.backlog ?? '6000');
 const RECORD_BYTES = 1024;
 const CORES = availableParallelism();
 /** Longest wait for the backlog to drain after the load; the wait also ends after this long without a new block. */
@@ -74,7 +84,7 @@ const CEILING_MS = QUICK ? 1500 : 3000;
 const PAYLOAD_SAMPLE = QUICK ? 50 : 200;
 const command = `pnpm bench:net${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
 
-for (const [name, v] of [['rate', RATE], ['duration', DURATION_MS], ['interval', INTERVAL_MS], ['batch', BATCH], ['connections', CONNECTIONS]] as const) {
+for (const [name, v] of [['rate', RATE], ['duration', DURATION_MS], ['interval', INTERVAL_MS], ['batch', BATCH], ['connections', CONNECTIONS], ['backlog', BACKLOG]] as const) {
   if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name}: expected a positive integer`);
 }
 if (TO !== 'spread' && TO !== 'producer') throw new Error('--to: expected spread or producer');
@@ -235,6 +245,93 @@ async function statusOf(client: HttpClient): Promise<StatusView | undefined> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Load
+
+/**
+ * NDJSON bodies of `records` lines `{"payload":"<base64 of 1 kB>"}`: random payloads made once, each record made
+ * distinct by stamping its first 12 base64 characters (9 bytes) with the load's number, a counter and the line.
+ */
+class Bodies {
+  readonly #template: Buffer;
+  readonly #line: number;
+  readonly #records: number;
+  readonly #load: number;
+  #counter = 0;
+
+  constructor(records: number, load: number) {
+    const head = '{"payload":"';
+    const tail = randomBytes(RECORD_BYTES - 9).toString('base64');
+    this.#line = head.length + 12 + tail.length + 3;
+    this.#records = records;
+    this.#load = load;
+    this.#template = Buffer.alloc(this.#line * records);
+    for (let i = 0; i < records; i++) this.#template.write(`${head}AAAAAAAAAAAA${tail}"}\n`, i * this.#line, 'latin1');
+  }
+
+  next(): Buffer {
+    const body = Buffer.from(this.#template);
+    const stamp = Buffer.alloc(9);
+    for (let i = 0; i < this.#records; i++) {
+      stamp.writeUInt8(this.#load, 0);
+      stamp.writeUIntBE(this.#counter++, 1, 6);
+      stamp.writeUInt16BE(i, 7);
+      body.write(stamp.toString('base64'), i * this.#line + 12, 'latin1');
+    }
+    return body;
+  }
+}
+
+interface LoadResult {
+  readonly sent: number;
+  /** Milliseconds the load held back because the backlog was full. */
+  readonly heldMs: number;
+}
+
+/**
+ * Offers up to `rate` records/s to one node for `durationMs`: batch k is due at start + k * (batch / rate), over
+ * `connections` keep-alive connections, at most one request each in flight; a batch waits while `backlogFull()`.
+ */
+async function offer(
+  client: HttpClient,
+  load: number,
+  rate: number,
+  durationMs: number,
+  backlogFull: () => boolean,
+  onAnswer: (status: number, ids: readonly string[]) => void,
+): Promise<LoadResult> {
+  const period = (BATCH / rate) * 1000;
+  const start = performance.now();
+  const end = start + durationMs;
+  let next = 0;
+  let sent = 0;
+  let heldMs = 0;
+  const connection = async (c: number): Promise<void> => {
+    const bodies = new Bodies(BATCH, load * 16 + c);
+    for (;;) {
+      const due = start + next++ * period;
+      if (due >= end) return;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      while (backlogFull() && performance.now() < end) {
+        const t = performance.now();
+        await sleep(20);
+        heldMs += performance.now() - t;
+      }
+      if (performance.now() >= end) return;
+      sent += BATCH;
+      try {
+        const res = await client.send('POST', '/v1/records/batch', bodies.next(), { 'content-type': 'application/x-ndjson' });
+        onAnswer(res.status, res.status === 202 ? (JSON.parse(res.body.toString('utf8')) as { ids: string[] }).ids : []);
+      } catch {
+        onAnswer(-1, []);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, c) => connection(c)));
+  return { sent, heldMs: heldMs / CONNECTIONS };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Where a profiled thread's time went, by package
 
 interface RawProfile {
@@ -387,7 +484,7 @@ async function main(): Promise<void> {
     // Load.
     const targets = TO === 'producer' ? [producer] : nodes;
     const perTarget = RATE / targets.length;
-    const loads = targets.map((n) => new BatchLoad({ apiUrl: n.apiUrl!, connections: CONNECTIONS, batch: BATCH, payloadBytes: RECORD_BYTES }));
+    const loadClients = targets.map((n) => new HttpClient(n.apiUrl!, { connections: CONNECTIONS, timeoutMs: 120_000 }));
     const acked = new Map<string, number>();
     const statuses = new Map<number, number>();
     let offered = 0;
@@ -396,19 +493,32 @@ async function main(): Promise<void> {
     const loadStartWall = Date.now();
     const loadStartUs = monoUs();
     progress(`offering ${fmt(RATE)} records/s for ${DURATION_MS / 1000} s, ${TO === 'producer' ? 'all to the producer' : `spread over ${NODES} nodes`}`);
+    // Records committed on all four nodes so far, from the blocks every node has logged as committed.
+    let countedHeight = startHeight;
+    let committedSoFar = 0;
+    const backlogFull = (): boolean => {
+      for (;;) {
+        const h = countedHeight + 1;
+        if (!nodes.every((n) => n.commits.has(h))) break;
+        committedSoFar += producer.commits.get(h)!.transactions;
+        countedHeight = h;
+      }
+      return acked.size - committedSoFar > BACKLOG;
+    };
     const results = await Promise.all(
-      loads.map((l) =>
-        l.run(perTarget, DURATION_MS, (o: BatchOutcome) => {
-          statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
-          if (o.status === 202) for (const id of o.ids) acked.set(id, Date.now());
+      loadClients.map((c, i) =>
+        offer(c, i + 1, perTarget, DURATION_MS, backlogFull, (status, ids) => {
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
+          for (const id of ids) acked.set(id, Date.now());
         }),
       ),
     );
     for (const r of results) offered += r.sent;
+    const heldShare = results.reduce((a, r) => a + r.heldMs, 0) / results.length / DURATION_MS;
     const loadEndWall = Date.now();
     const loadEndUs = monoUs();
     const cpuAfterLoad = nodes.map((n) => cpuSeconds(n.child!.pid!));
-    for (const l of loads) l.close();
+    for (const c of loadClients) c.close();
     progress(`load done: ${fmt(acked.size)} acknowledged of ${fmt(offered)} offered; draining`);
 
     // Drain: every node's tip equal and every mempool empty (or no new block for a while, or the deadline).
@@ -565,6 +675,8 @@ async function main(): Promise<void> {
       nodes: NODES,
       load: TO,
       offeredPerSec: RATE,
+      backlogLimit: BACKLOG,
+      heldShare: round(heldShare, 3),
       durationS: DURATION_MS / 1000,
       blockIntervalMs: INTERVAL_MS,
       batch: BATCH,
@@ -600,7 +712,7 @@ async function main(): Promise<void> {
     };
 
     const rows: string[][] = [
-      ['offered', `${fmt(RATE)} records/s for ${DURATION_MS / 1000} s (${TO === 'producer' ? 'all to the producer' : 'spread over the 4 nodes'})`],
+      ['offered', `up to ${fmt(RATE)} records/s for ${DURATION_MS / 1000} s (${TO === 'producer' ? 'all to the producer' : 'spread over the 4 nodes'}), held back while more than ${fmt(BACKLOG)} acknowledged records were not yet committed on all nodes (${round(heldShare * 100)} % of the time)`],
       ['acknowledged (202)', `${fmt(acked.size)} (${fmt(json.acceptedPerSec)}/s)`],
       ['committed on all 4 nodes', `${fmt(committedAll)}`],
       ['txPerSec (committed on all 4)', fmt(txPerSec)],
