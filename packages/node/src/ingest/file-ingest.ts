@@ -15,7 +15,7 @@ import {
   IngestRejection,
   UnsafePathError,
 } from './errors.js';
-import { DirSyncer, exists, moveFile, uniqueName, writeFileDurable } from './fsutil.js';
+import { DirSyncer, exists, moveFile, removeStaleTemporaries, uniqueName, writeFileDurable } from './fsutil.js';
 import {
   listJournalEntries,
   readJournalEntry,
@@ -320,6 +320,8 @@ export class FileIngest extends EventEmitter<IngestEvents> {
     this.#syncProcessed = new DirSyncer(this.#processedDir);
     this.#syncRejected = new DirSyncer(this.#rejectedDir);
     this.#syncJournal = new DirSyncer(this.#journalDir);
+    const stale = await removeStaleTemporaries(this.#processedDir);
+    if (stale > 0) this.#log.info('ingest removed temporaries of a killed run', { dir: this.#processedDir, count: stale });
     await this.#recover();
     if (this.#watchMode === 'native') this.#startNativeWatcher();
     else if (this.#watchMode === 'chokidar') await this.#startChokidar();

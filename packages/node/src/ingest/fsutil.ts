@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { copyFile, open, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 
 /**
@@ -80,6 +80,39 @@ export async function moveFile(from: string, to: string): Promise<void> {
     await rename(tmp, to);
     await unlink(from);
   }
+}
+
+const TEMPORARY = /\.(\d+)\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the temporaries `writeFileDurable` and `moveFile` leave behind when their process is killed between
+ * creating and renaming them (`NAME.PID.tmp` whose PID is no longer running). Their content was never acknowledged:
+ * the step that wrote them is redone from the journal. Resolves to the number removed.
+ */
+export async function removeStaleTemporaries(dir: string): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(dir)) {
+    const match = TEMPORARY.exec(name);
+    if (match === null || processAlive(Number(match[1]))) continue;
+    try {
+      await unlink(join(dir, name));
+      removed++;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  return removed;
 }
 
 export async function exists(path: string): Promise<boolean> {
