@@ -5,6 +5,7 @@
  *   pnpm bench:max --quick         shorter ramp, 10 s hold; finishes within about a minute
  *   options: --connections N (8)  --batch N (500 records a request)  --interval MS (block interval, 1000)
  *            --store sqlite|fs (the node's store, sqlite)  --no-profile  --keep (keep the node's data folder)
+ *            --keep-profile (keep the node's V8 CPU profiles, under .tmp/)
  *
  * The node runs as a child process, started from source as an operator starts it. The benchmark offers 1 kB records
  * as NDJSON batches over several keep-alive connections (POST /v1/records/batch) and ramps the offered load up until
@@ -39,6 +40,7 @@ const { values: flags } = parseArgs({
     store: { type: 'string', default: 'sqlite' },
     'no-profile': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'keep-profile': { type: 'boolean', default: false },
   },
 });
 const QUICK = flags.quick === true;
@@ -224,27 +226,36 @@ let holdWindowUs: [number, number] = [0, 0];
 let mainThreadCpu = Number.NaN;
 let failure: unknown;
 try {
-  // ---- ramp: geometric steps from a quarter of the sign-only rate, then bisection --------------------------------
-  let level = Math.max(1000, Math.round((signOnly * 0.25) / 1000) * 1000);
+  // ---- ramp: geometric steps from a tenth of the sign-only rate, then probes guided by what the node took ---------
+  let level = Math.max(1000, Math.round((signOnly * 0.1) / 500) * 500);
   let best = 0;
   let worst = Number.POSITIVE_INFINITY;
+  /** Records/s the node accepted in the step that failed: a measured estimate of its capacity. */
+  let capacity = Number.NaN;
   progress(`ramp from ${fmt(level)} records/s, ${STEP_MS / 1000} s steps`);
   await runPhase('warm-up', Math.max(500, level / 4), QUICK ? 1000 : 2000);
   for (let i = 0; i < MAX_RAMP_STEPS; i++) {
     const p = await runPhase(`step ${i + 1}`, level, STEP_MS);
     if (recordStep(p)) {
       best = level;
-      level = Math.round((level * 1.5) / 500) * 500;
+      level = Math.round((level * 1.35) / 500) * 500;
     } else {
       worst = level;
+      capacity = p.accepted / (p.loadMs / 1000);
       break;
     }
   }
   for (let i = 0; i < BISECT_STEPS && Number.isFinite(worst) && worst - best > 1000; i++) {
-    const mid = best === 0 ? Math.round(worst / 2 / 500) * 500 : Math.round((best + worst) / 2 / 500) * 500;
+    // Just under what the failing step was seen to take, when that lies between the bounds; else halfway.
+    const guided = Math.round((capacity * 0.95) / 500) * 500;
+    const halfway = best === 0 ? Math.round(worst / 2 / 500) * 500 : Math.round((best + worst) / 2 / 500) * 500;
+    const mid = guided > best && guided < worst ? guided : halfway;
     const p = await runPhase(`bisect ${i + 1}`, mid, STEP_MS);
     if (recordStep(p)) best = mid;
-    else worst = mid;
+    else {
+      worst = mid;
+      capacity = p.accepted / (p.loadMs / 1000);
+    }
   }
   if (best === 0) best = Math.max(500, Math.round(worst / 4 / 500) * 500);
 
@@ -306,7 +317,8 @@ if (PROFILE) {
     const top = cats.find(([c]) => c !== 'GC' && c !== 'V8/native other' && (CATEGORIES as readonly Category[]).includes(c));
     if (top !== undefined) nextStep = `largest share of the main thread: ${top[0]} (${pct(top[1] / busy, 0)})`;
   }
-  rmSync(profileDir, { recursive: true, force: true });
+  if (flags['keep-profile'] === true) progress(`CPU profiles kept in ${profileDir}`);
+  else rmSync(profileDir, { recursive: true, force: true });
 }
 
 // ---- report -------------------------------------------------------------------------------------------------------

@@ -19,14 +19,15 @@ import {
   type Transaction,
 } from '@safechain/core';
 import type { Consensus, EquivocationEvidence } from '@safechain/consensus';
-import type {
-  BlockWrite,
-  ChainStore,
-  Commit,
-  PendingTransaction,
-  RetentionFilter,
-  StoredBlockInfo,
-  StoredTransaction,
+import {
+  canonicalHeights,
+  type BlockWrite,
+  type ChainStore,
+  type Commit,
+  type PendingTransaction,
+  type RetentionFilter,
+  type StoredBlockInfo,
+  type StoredTransaction,
 } from '@safechain/storage';
 import { ChainStateError, GenesisMismatchError, InvalidGenesisError } from './errors.js';
 import { Emitter } from './events.js';
@@ -653,12 +654,10 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
       for (const blockIds of ancestry.branchIds) for (const id of blockIds) onBranch.add(toHex(id));
     }
     const forkHeight = ancestry.forkPoint.header.height;
-    for (const id of ids) {
-      if (onBranch?.has(toHex(id)) === true) return toHex(id);
-      const located = await this.#store.getTransaction(id);
-      if (located !== undefined && located.height <= forkHeight) return toHex(id);
-    }
-    return undefined;
+    if (onBranch !== undefined) for (const id of ids) if (onBranch.has(toHex(id))) return toHex(id);
+    const heights = await canonicalHeights(this.#store, ids);
+    const at = heights.findIndex((height) => height !== undefined && height <= forkHeight);
+    return at < 0 ? undefined : toHex(ids[at]!);
   }
 
   async #accept(
@@ -912,7 +911,13 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
   /** True when the transaction `id` is on the canonical chain. */
   async hasTransaction(id: Uint8Array): Promise<boolean> {
     assertBytes(id, 'id', 32);
-    return (await this.#store.getTransaction(id)) !== undefined;
+    return (await canonicalHeights(this.#store, [id]))[0] !== undefined;
+  }
+
+  /** For each id, whether it is on the canonical chain; one store query for all (see `canonicalHeights`). */
+  async hasTransactions(ids: readonly Uint8Array[]): Promise<boolean[]> {
+    ids.forEach((id, i) => assertBytes(id, `ids[${i}]`, 32));
+    return (await canonicalHeights(this.#store, ids)).map((height) => height !== undefined);
   }
 
   /**

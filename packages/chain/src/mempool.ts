@@ -9,7 +9,7 @@ import {
   verifyTransaction,
   type Transaction,
 } from '@safechain/core';
-import type { ChainStore, PendingTransaction } from '@safechain/storage';
+import { canonicalHeights, type ChainStore, type PendingTransaction } from '@safechain/storage';
 import type { TipChangedEvent } from './block-tree.js';
 import { MempoolClosedError, MempoolFullError } from './errors.js';
 import { Emitter } from './events.js';
@@ -37,6 +37,8 @@ export interface MempoolChain {
   readonly chainId: Uint8Array;
   /** True when the transaction is on the canonical chain. */
   hasTransaction(id: Uint8Array): Promise<boolean>;
+  /** The same for many ids in one query; optional (the mempool asks `hasTransaction` id by id without it). */
+  hasTransactions?(ids: readonly Uint8Array[]): Promise<boolean[]>;
   /** Subscribes to canonical moves; returns an unsubscribe function. */
   on(name: 'tip:changed', listener: (event: TipChangedEvent) => void): () => void;
 }
@@ -157,7 +159,7 @@ export class Mempool extends Emitter<MempoolEvents> {
     await lock.run(async () => {
       const stale: Uint8Array[] = [];
       for await (const p of this.#store.pending()) {
-        if (await this.#onChain(p.id)) stale.push(p.id);
+        if ((await this.#onChainMany([p.id]))[0] === true) stale.push(p.id);
         else this.#insert({ id: p.id, key: toHex(p.id), transaction: p.transaction, bytes: transactionSize(p.transaction) });
       }
       if (stale.length > 0) await this.#store.commit({ pendingRemove: stale });
@@ -257,11 +259,16 @@ export class Mempool extends Emitter<MempoolEvents> {
     const added = await storeLock(this.#store).run(async () => {
       if (this.#closed) throw new MempoolClosedError('mempool is closed');
       const fresh: { index: number; entry: Entry }[] = [];
-      for (const c of valid) {
-        if (this.#entries.has(c.entry.key)) outcomes[c.index] = { status: 'duplicate', id: c.entry.id };
-        else if (await this.#onChain(c.entry.id)) outcomes[c.index] = { status: 'on-chain', id: c.entry.id };
+      const unseen = valid.filter((c) => {
+        if (!this.#entries.has(c.entry.key)) return true;
+        outcomes[c.index] = { status: 'duplicate', id: c.entry.id };
+        return false;
+      });
+      const onChain = await this.#onChainMany(unseen.map((c) => c.entry.id));
+      unseen.forEach((c, i) => {
+        if (onChain[i] === true) outcomes[c.index] = { status: 'on-chain', id: c.entry.id };
         else fresh.push(c);
-      }
+      });
       if (fresh.length === 0) return fresh;
       let bytes = 0;
       for (const c of fresh) bytes += c.entry.bytes;
@@ -395,9 +402,18 @@ export class Mempool extends Emitter<MempoolEvents> {
     this.#unfollow = undefined;
   }
 
-  #onChain(id: Uint8Array): Promise<boolean> {
-    if (this.#chain !== undefined) return this.#chain.hasTransaction(id);
-    return this.#store.getTransaction(id).then((found) => found !== undefined);
+  async #onChainMany(ids: readonly Uint8Array[]): Promise<boolean[]> {
+    if (ids.length === 0) return [];
+    const chain = this.#chain;
+    if (chain === undefined) return (await canonicalHeights(this.#store, ids)).map((height) => height !== undefined);
+    if (chain.hasTransactions !== undefined) {
+      const answers = await chain.hasTransactions(ids);
+      if (answers.length !== ids.length) throw new InvalidArgumentError(`hasTransactions: ${answers.length} answers for ${ids.length} ids`);
+      return answers;
+    }
+    const out: boolean[] = [];
+    for (const id of ids) out.push(await chain.hasTransaction(id));
+    return out;
   }
 
   #insert(entry: Entry): void {

@@ -160,14 +160,15 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
     const stale: Uint8Array[] = [];
     const transactions: Transaction[] = [];
     const ids: Uint8Array[] = [];
-    for (const { id, transaction } of taken) {
-      if (await this.#tree.hasTransaction(id)) {
+    const onChain = await this.#tree.hasTransactions(taken.map((t) => t.id));
+    taken.forEach(({ id, transaction }, i) => {
+      if (onChain[i] === true) {
         stale.push(id);
       } else {
         transactions.push(transaction);
         ids.push(id);
       }
-    }
+    });
     if (stale.length > 0) await this.#mempool.remove(stale);
     if (transactions.length === 0 && !this.#emptyBlocks) return null;
     if (signal.aborted) return null;

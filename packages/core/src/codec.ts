@@ -249,17 +249,20 @@ export class Reader {
     this.need(field, length);
     const at = this.pos;
     if (length <= 64) {
-      // Short ASCII, the common case, without a call into the native decoder.
-      let ascii = true;
-      for (let i = at; i < at + length; i++) {
-        if (this.bytes[i]! >= 0x80) {
-          ascii = false;
-          break;
-        }
+      // Short ASCII, the common case, without a call into the native decoder (or a view and a spread, which cost
+      // about as much).
+      const bytes = this.bytes;
+      const end = at + length;
+      let value = '';
+      let i = at;
+      for (; i < end; i++) {
+        const b = bytes[i]!;
+        if (b >= 0x80) break;
+        value += String.fromCharCode(b);
       }
-      if (ascii) {
-        this.pos += length;
-        return String.fromCharCode(...this.bytes.subarray(at, at + length));
+      if (i === end) {
+        this.pos = end;
+        return value;
       }
     }
     try {

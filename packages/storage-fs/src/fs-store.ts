@@ -578,6 +578,19 @@ export class FsStore implements ChainStore {
     return undefined;
   }
 
+  /** From the in-memory index alone: no record is read. */
+  async canonicalHeights(ids: readonly Uint8Array[]): Promise<(number | undefined)[]> {
+    this.#check();
+    return ids.map((id) => {
+      for (let e = this.#entryIndex.first(id); e >= 0; e = this.#entryIndex.next(e)) {
+        const n = this.#entryBlock.get(e);
+        const height = this.#blockHeight.get(n);
+        if (this.#canonical[height] === n) return height;
+      }
+      return undefined;
+    });
+  }
+
   /** @throws StoreClosedError; StoreCorruptError when a record fails its checksum. */
   async *pending(): AsyncIterable<PendingTransaction> {
     this.#check();

@@ -38,10 +38,10 @@ import { SqliteStore } from '../src/index.js';
 const quick = process.argv.includes('--quick');
 const TX_PER_BLOCK = 1000;
 const PAYLOAD_BYTES = 1024;
-const WRITE_ROUNDS = quick ? 3 : 5;
-const WRITE_BLOCKS = quick ? 8 : 40;
+const WRITE_ROUNDS = quick ? 5 : 7;
+const WRITE_BLOCKS = quick ? 16 : 40;
 const STORE_BLOCKS = quick ? 100 : 1000;
-const LOOKUP_ROUNDS = quick ? 3 : 5;
+const LOOKUP_ROUNDS = quick ? 5 : 5;
 const LOOKUPS = quick ? 25_000 : 200_000;
 
 const scratch = mkdtempSync(join(tmpdir(), 'safechain-bench-store-'));
@@ -128,10 +128,11 @@ const subjects: Subject[] = [
       const path = join(dir, 'baseline.db');
       const db = new Database(path);
       db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('page_size = 8192');
+      db.pragma('page_size = 16384');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('cache_size = -65536');
+      db.pragma('mmap_size = 1073741824');
       db.exec('CREATE TABLE IF NOT EXISTS tx (id BLOB PRIMARY KEY, body BLOB NOT NULL)');
       const insert = db.prepare('INSERT INTO tx (id, body) VALUES (?, ?)');
       const select = db.prepare('SELECT body FROM tx WHERE id = ?').pluck();

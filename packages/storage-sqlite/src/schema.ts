@@ -73,6 +73,7 @@ export const STATEMENTS = {
   blockByHash: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE hash = ?`,
   txRange: 'SELECT pos, id, body, crc FROM txs WHERE pos >= ? AND pos < ? ORDER BY pos',
   txById: 'SELECT pos, body, crc FROM txs WHERE id = ?',
+  posById: 'SELECT pos FROM txs WHERE id = ?',
   hashBySeq: 'SELECT hash FROM blocks WHERE seq = ?',
   blockHeights: 'SELECT seq, height FROM blocks',
   canonicalAll: 'SELECT height, block FROM canonical ORDER BY height',

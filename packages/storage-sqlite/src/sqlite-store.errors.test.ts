@@ -63,6 +63,7 @@ describe('SqliteStore.open', () => {
     await expect(SqliteStore.open({ path: '' })).rejects.toThrow(/options.path/);
     await expect(SqliteStore.open({ path, maxBytes: -1 })).rejects.toThrow(/options.maxBytes/);
     await expect(SqliteStore.open({ path, cacheMiB: 0.5 })).rejects.toThrow(/options.cacheMiB/);
+    await expect(SqliteStore.open({ path, mmapMiB: -1 })).rejects.toThrow(/options.mmapMiB/);
   });
 });
 

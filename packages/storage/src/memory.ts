@@ -110,6 +110,11 @@ export class MemoryStore implements ChainStore {
     return { ...loc, transaction };
   }
 
+  async canonicalHeights(ids: readonly Uint8Array[]): Promise<(number | undefined)[]> {
+    this.#check();
+    return ids.map((id) => this.#txIndex.get(toHex(id))?.height);
+  }
+
   async *pending(): AsyncIterable<PendingTransaction> {
     this.#check();
     yield* [...this.#pending.values()];

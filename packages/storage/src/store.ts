@@ -110,6 +110,12 @@ export interface ChainStore {
   getTip(): Promise<CanonicalTip | undefined>;
   /** A transaction on the canonical chain, by id. Transactions only on forks are not found. */
   getTransaction(id: Uint8Array): Promise<StoredTransaction | undefined>;
+  /**
+   * For each id, the height of the canonical block holding it, or undefined: `getTransaction(id)?.height` for many
+   * ids at once, without reading or decoding the transactions (checks for duplicates run this for every transaction
+   * a node takes in). Optional: `canonicalHeights` in this package falls back to `getTransaction` for stores without it.
+   */
+  canonicalHeights?(ids: readonly Uint8Array[]): Promise<(number | undefined)[]>;
 
   /** Every mempool entry, oldest first. Re-adding an entry keeps its place and replaces its transaction. */
   pending(): AsyncIterable<PendingTransaction>;
