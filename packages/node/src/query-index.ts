@@ -33,10 +33,19 @@ export interface IndexPage {
   readonly next: string | null;
 }
 
+/**
+ * Layout version, kept in `state`; an index file of another layout is dropped and rebuilt from the chain.
+ * Version 2 has no index on `id`: ids are random, and keeping a unique index on them cost more than all the others
+ * together on every block; nothing looks a transaction up by id here (the store does that), and a transaction is on
+ * the canonical chain once, so the rows above a fork point, deleted before they are rewritten, are the only ones that
+ * could repeat.
+ */
+const LAYOUT_VERSION = 2;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS tx (
   n INTEGER PRIMARY KEY,
-  id BLOB NOT NULL UNIQUE,
+  id BLOB NOT NULL,
   origin BLOB NOT NULL,
   content_type TEXT NOT NULL,
   created_at INTEGER NOT NULL,
@@ -72,11 +81,17 @@ export class QueryIndex {
     this.#db.pragma('journal_mode = WAL');
     // Derived data, rebuilt when it falls behind: no fsync per commit.
     this.#db.pragma('synchronous = OFF');
+    this.#db.exec('CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT');
+    const layout = this.#db.prepare("SELECT value FROM state WHERE key = 'layout'").pluck().get() as Buffer | undefined;
+    if (layout === undefined || layout.length !== 1 || layout[0] !== LAYOUT_VERSION) {
+      this.#db.exec('DROP TABLE IF EXISTS trace; DROP TABLE IF EXISTS tx; DELETE FROM state;');
+      this.#db.prepare("INSERT INTO state (key, value) VALUES ('layout', ?)").run(Buffer.of(LAYOUT_VERSION));
+    }
     this.#db.exec(SCHEMA);
     this.#tree = tree;
     this.#store = store;
     this.#log = log;
-    this.#insertTx = this.#db.prepare('INSERT OR REPLACE INTO tx (id, origin, content_type, created_at, height) VALUES (?, ?, ?, ?, ?)');
+    this.#insertTx = this.#db.prepare('INSERT INTO tx (id, origin, content_type, created_at, height) VALUES (?, ?, ?, ?, ?)');
     this.#insertTrace = this.#db.prepare('INSERT OR IGNORE INTO trace (code, n) VALUES (?, ?)');
     this.#setState = this.#db.prepare('INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   }
@@ -123,7 +138,7 @@ export class QueryIndex {
       const height = Number(new DataView(heightBytes.buffer, heightBytes.byteOffset, 8).getBigUint64(0));
       const canonical = await this.#store.getCanonicalHash(height);
       if (canonical !== undefined && toHex(canonical) === toHex(hashBytes)) from = height + 1;
-      else this.#db.exec('DELETE FROM trace; DELETE FROM tx; DELETE FROM state;');
+      else this.#db.exec("DELETE FROM trace; DELETE FROM tx; DELETE FROM state WHERE key <> 'layout';");
     }
     const tip = this.#tree.tip.height;
     let last = Date.now();
