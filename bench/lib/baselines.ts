@@ -27,7 +27,8 @@ export interface SqliteBaseline {
 
 /**
  * Inserts `recordBytes`-byte random records in transactions of `batch` rows for `durationMs`: WAL, synchronous FULL
- * (an fsync per commit), exclusive locking, 8 KiB pages and a 64 MiB cache, as `SqliteStore` opens its database.
+ * (an fsync of the log per commit, the durability `SqliteStore` gets by syncing the log itself off the event loop),
+ * exclusive locking, 16 KiB pages, a 64 MiB cache and memory-mapped reads, as `SqliteStore` opens its database.
  * Each row is (sequence, time, payload), nothing else: unsigned and unindexed beyond the primary key.
  */
 export function sqliteBaseline(options: { readonly recordBytes: number; readonly batch: number; readonly durationMs: number }): SqliteBaseline {
