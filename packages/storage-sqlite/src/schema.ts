@@ -1,5 +1,5 @@
 /**
- * The database layout, version 1. One row per block and one per transaction; nothing is stored twice except what an
+ * The database layout, version 2 (version 1 had a unique index on `pending.id`; see MIGRATIONS). One row per block and one per transaction; nothing is stored twice except what an
  * index needs (the transaction id, in the table and in its index).
  *
  * - `txs.pos` packs the block's row number and the transaction's position: `seq * 2^22 + index` (a block holds at
@@ -11,7 +11,7 @@
  *   flipped bit in a payload must surface as StoreCorruptError, not as a record that no longer verifies.
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Bits of `txs.pos` that hold the position in the block (MAX_BLOCK_TRANSACTIONS = 2^22). */
 export const POSITION_BITS = 22;
@@ -42,7 +42,7 @@ CREATE TABLE canonical (
 ) STRICT;
 CREATE TABLE pending (
   seq INTEGER PRIMARY KEY,
-  id BLOB NOT NULL UNIQUE,
+  id BLOB NOT NULL,
   body BLOB NOT NULL,
   crc INTEGER NOT NULL
 ) STRICT;
@@ -53,7 +53,23 @@ CREATE TABLE meta (
 ) STRICT, WITHOUT ROWID;
 `;
 
-/** Tables a version-1 database has; any missing one means damage. */
+/**
+ * Steps from an older layout to the next, each run in the exclusive transaction that opens the database.
+ * - 1 -> 2: `pending` without the unique index on `id`. The store keeps the id -> row map of the mempool entries in
+ *   memory (the mempool holds them all anyway) and writes and deletes entries by row number: a random id index cost
+ *   an insert and a delete in one more B-tree for every record a node takes in.
+ */
+export const MIGRATIONS: Readonly<Record<number, string>> = {
+  1: `
+CREATE TABLE pending_v2 (seq INTEGER PRIMARY KEY, id BLOB NOT NULL, body BLOB NOT NULL, crc INTEGER NOT NULL) STRICT;
+INSERT INTO pending_v2 (seq, id, body, crc) SELECT seq, id, body, crc FROM pending ORDER BY seq;
+DROP TABLE pending;
+ALTER TABLE pending_v2 RENAME TO pending;
+UPDATE schema_version SET version = 2;
+`,
+};
+
+/** Tables a database of the current version has; any missing one means damage. */
 export const TABLES = ['schema_version', 'blocks', 'txs', 'canonical', 'pending', 'meta'] as const;
 
 const BLOCK_COLUMNS = 'seq, hash, height, total_work, header, tx_count, crc';
@@ -81,9 +97,10 @@ export const STATEMENTS = {
   infosNext: `SELECT ${BLOCK_COLUMNS} FROM blocks WHERE (height, hash) > (?, ?) ORDER BY height, hash LIMIT ?`,
   deleteCanonicalFrom: 'DELETE FROM canonical WHERE height >= ?',
   insertCanonical: 'INSERT INTO canonical (height, block) VALUES (?, ?)',
-  upsertPending:
-    'INSERT INTO pending (id, body, crc) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body, crc = excluded.crc',
-  deletePending: 'DELETE FROM pending WHERE id = ?',
+  insertPending: 'INSERT INTO pending (id, body, crc) VALUES (?, ?, ?)',
+  updatePending: 'UPDATE pending SET body = ?, crc = ? WHERE seq = ?',
+  deletePending: 'DELETE FROM pending WHERE seq = ?',
+  pendingIds: 'SELECT seq, id FROM pending',
   pendingPage: 'SELECT seq, id, body, crc FROM pending WHERE seq > ? ORDER BY seq LIMIT ?',
   upsertMeta:
     'INSERT INTO meta (key, value, crc) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, crc = excluded.crc',

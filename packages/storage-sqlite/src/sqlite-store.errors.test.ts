@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { toHex, utf8 } from '@safechain/core';
+import { toHex, transactionId, utf8 } from '@safechain/core';
 import { checkStoreIntegrity, StoreCorruptError, StoreFullError, StoreLockedError, StoreVersionError, type BlockWrite } from '@safechain/storage';
 import { ChainFixture } from '@safechain/storage/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,6 +45,37 @@ describe('SqliteStore.open', () => {
     db.close();
     await expect(SqliteStore.open({ path })).rejects.toThrow(StoreVersionError);
     await expect(SqliteStore.open({ path })).rejects.toThrow(/version 7/);
+  });
+
+  it('upgrades a version-1 database (unique index on pending ids) in place, keeping its mempool in order', async () => {
+    const fx = new ChainFixture('sqlite v1');
+    const [a, b, c] = fx.transactions(3, 100);
+    const store = await SqliteStore.open({ path });
+    await store.commit({ pendingAdd: [a!, b!, c!].map((transaction) => ({ id: transactionId(transaction), transaction })) });
+    await store.close();
+    // Turn the file back into layout 1, as an older release wrote it.
+    const db = new Database(path);
+    db.exec(`CREATE TABLE pending_v1 (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, body BLOB NOT NULL, crc INTEGER NOT NULL) STRICT;
+      INSERT INTO pending_v1 SELECT * FROM pending; DROP TABLE pending; ALTER TABLE pending_v1 RENAME TO pending;
+      UPDATE schema_version SET version = 1;`);
+    db.close();
+
+    const upgraded = await SqliteStore.open({ path });
+    const ids = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const p of upgraded.pending()) out.push(toHex(p.id));
+      return out;
+    };
+    const hex = [a!, b!, c!].map((t) => toHex(transactionId(t)));
+    expect(await ids()).toEqual(hex);
+    // Replacing keeps the place; removing works through the rebuilt id map.
+    await upgraded.commit({ pendingAdd: [{ id: transactionId(a!), transaction: a! }], pendingRemove: [transactionId(b!)] });
+    expect(await ids()).toEqual([hex[0], hex[2]]);
+    await upgraded.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT version FROM schema_version').pluck().get()).toBe(2);
+    expect(check.prepare("SELECT sql FROM sqlite_schema WHERE name = 'pending'").pluck().get()).not.toMatch(/UNIQUE/);
+    check.close();
   });
 
   it('refuses a database that is not a safechain store', async () => {
@@ -170,7 +201,7 @@ describe('SqliteStore query plans', () => {
   it('answers every lookup through an index or the primary key, never a table scan', () => {
     const db = new Database(':memory:');
     db.exec(CREATE_SCHEMA);
-    const lookups = ['heightByHash', 'seqByHash', 'blockByHash', 'hashBySeq', 'txRange', 'txById', 'infosFirst', 'infosNext', 'pendingPage', 'meta'] as const;
+    const lookups = ['heightByHash', 'seqByHash', 'blockByHash', 'hashBySeq', 'txRange', 'txById', 'posById', 'infosFirst', 'infosNext', 'pendingPage', 'updatePending', 'deletePending', 'meta'] as const;
     for (const name of lookups) {
       const sql = STATEMENTS[name];
       const params = Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 1);

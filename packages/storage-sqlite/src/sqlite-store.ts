@@ -31,7 +31,7 @@ import {
   type StoredTransaction,
 } from '@safechain/storage';
 import { fromSqliteError } from './errors.js';
-import { CREATE_SCHEMA, POSITION_SPAN, SCHEMA_VERSION, STATEMENTS, TABLES } from './schema.js';
+import { CREATE_SCHEMA, MIGRATIONS, POSITION_SPAN, SCHEMA_VERSION, STATEMENTS, TABLES } from './schema.js';
 import { WalSyncer } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
@@ -150,6 +150,9 @@ interface EncodedBlock {
   readonly bodies: EncodedTransactions;
 }
 
+/** Changes a commit makes to the pending id map: a row number, or undefined for a removed entry. */
+type PendingChanges = Map<string, number | undefined>;
+
 interface EncodedCommit {
   readonly blocks: readonly EncodedBlock[];
   readonly pendingAdd: readonly { readonly id: Uint8Array; readonly body: Uint8Array }[];
@@ -187,7 +190,9 @@ export class SqliteStore implements ChainStore {
   /** Syncs the write-ahead log after commits; null for an in-memory database. */
   readonly #wal: WalSyncer | null;
   readonly #s: ReturnType<typeof prepare>;
-  readonly #write: (encoded: EncodedCommit, plan: CommitPlan) => number[];
+  readonly #write: (encoded: EncodedCommit, plan: CommitPlan, pending: PendingChanges) => number[];
+  /** Row number of each mempool entry, by hex id: a mirror of `pending`, which has no index on the id. */
+  readonly #pendingSeq = new Map<string, number>();
 
   private constructor(path: string, db: Database.Database, maxBytes: number | undefined) {
     this.path = path;
@@ -203,7 +208,12 @@ export class SqliteStore implements ChainStore {
       }
       this.#canonical.push(row.block);
     }
-    this.#write = db.transaction((encoded: EncodedCommit, plan: CommitPlan) => this.#apply(encoded, plan));
+    for (const row of this.#s.pendingIds.iterate() as IterableIterator<{ seq: number; id: Buffer }>) {
+      const key = toHex(row.id);
+      if (this.#pendingSeq.has(key)) throw new StoreCorruptError(`${path}: mempool entry ${key} is stored twice`);
+      this.#pendingSeq.set(key, row.seq);
+    }
+    this.#write = db.transaction((encoded: EncodedCommit, plan: CommitPlan, pending: PendingChanges) => this.#apply(encoded, plan, pending));
   }
 
   #setHeight(seq: number, height: number): void {
@@ -312,14 +322,19 @@ export class SqliteStore implements ChainStore {
       throw new StoreFullError(`commit of about ${encoded.bytes} bytes would exceed the limit of ${this.#maxBytes} bytes (${this.#usedBytes()} used)`);
     }
     let seqs: number[];
+    const pending: PendingChanges = new Map();
     try {
-      seqs = this.#write(encoded, plan);
+      seqs = this.#write(encoded, plan, pending);
     } catch (error) {
       throw fromSqliteError(error, 'commit');
     }
     // Durable before anything depends on it: the in-memory mirrors, through which transactions are found and the
     // tip is read, move only once the log is on disk, so no reader reports a block that a power loss could undo.
     await this.#wal?.sync();
+    for (const [key, seq] of pending) {
+      if (seq === undefined) this.#pendingSeq.delete(key);
+      else this.#pendingSeq.set(key, seq);
+    }
     encoded.blocks.forEach((b, i) => this.#setHeight(seqs[i]!, b.height));
     if (plan.canonical !== undefined) {
       const { fromHeight, hashes } = plan.canonical;
@@ -329,7 +344,7 @@ export class SqliteStore implements ChainStore {
   }
 
   /** Writes inside the SQLite transaction; returns the row numbers of the new blocks, then of the canonical ones. */
-  #apply(encoded: EncodedCommit, plan: CommitPlan): number[] {
+  #apply(encoded: EncodedCommit, plan: CommitPlan, pending: PendingChanges): number[] {
     const s = this.#s;
     const seqs: number[] = [];
     for (const b of encoded.blocks) {
@@ -352,8 +367,23 @@ export class SqliteStore implements ChainStore {
         seqs.push(seq);
       });
     }
-    for (const p of encoded.pendingAdd) s.upsertPending.run(p.id, p.body, rowCrc(p.id, p.body));
-    for (const id of plan.pendingRemove) s.deletePending.run(id);
+    // Mempool entries by row number; `pending` collects the changes to the id map, applied once the commit is durable.
+    const seqOf = (key: string): number | undefined => (pending.has(key) ? pending.get(key) : this.#pendingSeq.get(key));
+    for (const p of encoded.pendingAdd) {
+      const key = toHex(p.id);
+      const crc = rowCrc(p.id, p.body);
+      const seq = seqOf(key);
+      // Re-adding an entry keeps its place and replaces its transaction.
+      if (seq !== undefined) s.updatePending.run(p.body, crc, seq);
+      else pending.set(key, Number(s.insertPending.run(p.id, p.body, crc).lastInsertRowid));
+    }
+    for (const id of plan.pendingRemove) {
+      const key = toHex(id);
+      const seq = seqOf(key);
+      if (seq === undefined) continue;
+      s.deletePending.run(seq);
+      pending.set(key, undefined);
+    }
     for (const [key, value] of plan.meta) s.upsertMeta.run(key, value, crc32c(value));
     return seqs;
   }
@@ -577,7 +607,12 @@ function initSchema(db: Database.Database, path: string): void {
     return;
   }
   if (!tables.has('schema_version')) throw new StoreVersionError(`${path}: not a safechain store (no schema_version table)`);
-  const versions = db.prepare('SELECT version FROM schema_version').pluck().all() as unknown[];
+  let versions = db.prepare('SELECT version FROM schema_version').pluck().all() as unknown[];
+  // Older layouts this release can upgrade, a step at a time, inside the opening transaction.
+  while (versions.length === 1 && typeof versions[0] === 'number' && MIGRATIONS[versions[0]] !== undefined) {
+    db.exec(MIGRATIONS[versions[0]]!);
+    versions = db.prepare('SELECT version FROM schema_version').pluck().all() as unknown[];
+  }
   if (versions.length !== 1 || versions[0] !== SCHEMA_VERSION) {
     throw new StoreVersionError(`${path}: store format version ${versions.map(String).join(', ') || 'none'}; this release reads version ${SCHEMA_VERSION}`);
   }
@@ -604,7 +639,9 @@ function prepare(db: Database.Database) {
     canonicalAll: db.prepare(q.canonicalAll),
     deleteCanonicalFrom: db.prepare(q.deleteCanonicalFrom),
     insertCanonical: db.prepare(q.insertCanonical),
-    upsertPending: db.prepare(q.upsertPending),
+    insertPending: db.prepare(q.insertPending),
+    updatePending: db.prepare(q.updatePending),
+    pendingIds: db.prepare(q.pendingIds),
     deletePending: db.prepare(q.deletePending),
     pendingPage: db.prepare(q.pendingPage),
     upsertMeta: db.prepare(q.upsertMeta),
