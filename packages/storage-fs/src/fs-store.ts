@@ -467,14 +467,16 @@ export class FsStore implements ChainStore {
   }
 
   /** Checks the frame at `at` in `bytes` and returns its body (a view). */
-  #body(bytes: Uint8Array, at: number, type: RecordType, where: string, length?: number): Uint8Array {
-    if (bytes.length - at < FRAME_HEADER_BYTES) throw new StoreCorruptError(`${where}: record cut short`);
+  #body(bytes: Uint8Array, at: number, type: RecordType, where: string | (() => string), length?: number): Uint8Array {
+    // `where` may be a function: the name is built only when something is wrong (lookups are the hot path).
+    const place = (): string => (typeof where === 'string' ? where : where());
+    if (bytes.length - at < FRAME_HEADER_BYTES) throw new StoreCorruptError(`${place()}: record cut short`);
     const view = new DataView(bytes.buffer, bytes.byteOffset + at, FRAME_HEADER_BYTES);
     const bodyLength = view.getUint32(0);
     if (bytes[at + 4] !== type || (length !== undefined && bodyLength !== length) || at + FRAME_HEADER_BYTES + bodyLength > bytes.length) {
-      throw new StoreCorruptError(`${where}: record is not the one the index points at`);
+      throw new StoreCorruptError(`${place()}: record is not the one the index points at`);
     }
-    if (frameCrc(bytes, at, bodyLength) !== view.getUint32(5)) throw new StoreCorruptError(`${where}: checksum mismatch`);
+    if (frameCrc(bytes, at, bodyLength) !== view.getUint32(5)) throw new StoreCorruptError(`${place()}: checksum mismatch`);
     return bytes.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + bodyLength);
   }
 
@@ -569,7 +571,7 @@ export class FsStore implements ChainStore {
       const height = this.#blockHeight.get(n);
       if (this.#canonical[height] !== n) continue;
       const length = this.#entryLength.get(e);
-      const where = `transaction ${toHex(id)}`;
+      const where = (): string => `transaction ${toHex(id)}`;
       const bytes = this.#read(this.#blockSegment.get(n), this.#entryOffset.get(e), FRAME_HEADER_BYTES + length);
       const transaction = decodeOr(where, () => decodeTransaction(this.#body(bytes, 0, RecordType.TX, where, length)));
       const index = e - this.#blockFirstEntry.get(n);
@@ -637,10 +639,11 @@ export class FsStore implements ChainStore {
   }
 }
 
-function decodeOr<T>(where: string, decode: () => T): T {
+function decodeOr<T>(where: string | (() => string), decode: () => T): T {
   try {
     return decode();
   } catch (error) {
-    throw new StoreCorruptError(`${where}: stored bytes do not decode: ${(error as Error).message}`, { cause: error });
+    const place = typeof where === 'string' ? where : where();
+    throw new StoreCorruptError(`${place}: stored bytes do not decode: ${(error as Error).message}`, { cause: error });
   }
 }

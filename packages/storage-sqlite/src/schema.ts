@@ -100,7 +100,7 @@ export const STATEMENTS = {
   insertPending: 'INSERT INTO pending (id, body, crc) VALUES (?, ?, ?)',
   updatePending: 'UPDATE pending SET body = ?, crc = ? WHERE seq = ?',
   deletePending: 'DELETE FROM pending WHERE seq = ?',
-  pendingIds: 'SELECT seq, id FROM pending',
+  pendingIds: 'SELECT seq, id, length(body) AS size FROM pending',
   pendingPage: 'SELECT seq, id, body, crc FROM pending WHERE seq > ? ORDER BY seq LIMIT ?',
   upsertMeta:
     'INSERT INTO meta (key, value, crc) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, crc = excluded.crc',

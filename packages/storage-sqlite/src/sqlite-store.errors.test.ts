@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { toHex, transactionId, utf8 } from '@safechain/core';
+import { toHex, transactionId, utf8, type Transaction } from '@safechain/core';
 import { checkStoreIntegrity, StoreCorruptError, StoreFullError, StoreLockedError, StoreVersionError, type BlockWrite } from '@safechain/storage';
 import { ChainFixture } from '@safechain/storage/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -126,6 +126,32 @@ describe('SqliteStore size limit', () => {
     const reopened = await SqliteStore.open({ path, maxBytes: 1_500_000 });
     expect((await checkStoreIntegrity(reopened)).ok).toBe(true);
     await reopened.close();
+  });
+
+  it('keeps room for the block that takes in the mempool: entries are refused first, the block then fits', async () => {
+    const store = await SqliteStore.open({ path, maxBytes: 1_500_000 });
+    const fx = new ChainFixture('sqlite reserve');
+    const genesis = fx.block(null, []);
+    await store.commit({ blocks: [genesis], canonical: { fromHeight: 0, hashes: [genesis.hash] } });
+    const held: Transaction[] = [];
+    let refused: unknown;
+    for (let i = 0; i < 100 && refused === undefined; i++) {
+      const batch = fx.transactions(20, 1024);
+      try {
+        await store.commit({ pendingAdd: batch.map((transaction) => ({ id: transactionId(transaction), transaction })) });
+        held.push(...batch);
+      } catch (error) {
+        refused = error;
+      }
+    }
+    expect(refused).toBeInstanceOf(StoreFullError);
+    expect(String((refused as Error).message)).toMatch(/kept free for the block/);
+    // Every held entry goes into one block, which fits because the room was kept.
+    const block = fx.block(genesis, held);
+    await store.commit({ blocks: [block], canonical: { fromHeight: 1, hashes: [block.hash] }, pendingRemove: block.ids });
+    expect((await store.getTip())!.height).toBe(1);
+    expect((await store.getTransaction(block.ids[held.length - 1]!))?.height).toBe(1);
+    await store.close();
   });
 
   it('maps SQLite result codes to storage errors, on errors SQLite really raises', () => {

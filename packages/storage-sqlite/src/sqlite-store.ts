@@ -151,12 +151,20 @@ interface EncodedBlock {
 }
 
 /** Changes a commit makes to the pending id map: a row number, or undefined for a removed entry. */
-type PendingChanges = Map<string, number | undefined>;
+type PendingChanges = Map<string, PendingEntryRef | undefined>;
+
+/** Where a mempool entry is, and the bytes it counts for in the store-size estimate. */
+interface PendingEntryRef {
+  readonly seq: number;
+  readonly bytes: number;
+}
 
 interface EncodedCommit {
   readonly blocks: readonly EncodedBlock[];
   readonly pendingAdd: readonly { readonly id: Uint8Array; readonly body: Uint8Array }[];
   readonly bytes: number;
+  /** The part of `bytes` that is new mempool entries. */
+  readonly pendingBytes: number;
 }
 
 /**
@@ -192,7 +200,9 @@ export class SqliteStore implements ChainStore {
   readonly #s: ReturnType<typeof prepare>;
   readonly #write: (encoded: EncodedCommit, plan: CommitPlan, pending: PendingChanges) => number[];
   /** Row number of each mempool entry, by hex id: a mirror of `pending`, which has no index on the id. */
-  readonly #pendingSeq = new Map<string, number>();
+  readonly #pendingRows = new Map<string, PendingEntryRef>();
+  /** Sum of `bytes` over `#pendingRows`: room kept free for the blocks that will hold those entries. */
+  #pendingBytes = 0;
 
   private constructor(path: string, db: Database.Database, maxBytes: number | undefined) {
     this.path = path;
@@ -208,10 +218,12 @@ export class SqliteStore implements ChainStore {
       }
       this.#canonical.push(row.block);
     }
-    for (const row of this.#s.pendingIds.iterate() as IterableIterator<{ seq: number; id: Buffer }>) {
+    for (const row of this.#s.pendingIds.iterate() as IterableIterator<{ seq: number; id: Buffer; size: number }>) {
       const key = toHex(row.id);
-      if (this.#pendingSeq.has(key)) throw new StoreCorruptError(`${path}: mempool entry ${key} is stored twice`);
-      this.#pendingSeq.set(key, row.seq);
+      if (this.#pendingRows.has(key)) throw new StoreCorruptError(`${path}: mempool entry ${key} is stored twice`);
+      const bytes = pendingRowBytes(row.size);
+      this.#pendingRows.set(key, { seq: row.seq, bytes });
+      this.#pendingBytes += bytes;
     }
     this.#write = db.transaction((encoded: EncodedCommit, plan: CommitPlan, pending: PendingChanges) => this.#apply(encoded, plan, pending));
   }
@@ -318,8 +330,14 @@ export class SqliteStore implements ChainStore {
     if (plan.empty) return;
     // Encode before the transaction: a transaction that fails to encode must not leave a half-open write.
     const encoded = encodeCommit(plan);
-    if (this.#maxBytes !== undefined && this.#usedBytes() + encoded.bytes > this.#maxBytes) {
-      throw new StoreFullError(`commit of about ${encoded.bytes} bytes would exceed the limit of ${this.#maxBytes} bytes (${this.#usedBytes()} used)`);
+    // Mempool entries are written again when a block takes them in: a commit that adds entries must leave room for
+    // that second write, or a full store would hold entries no block can ever be stored with, and stop the chain.
+    const reserve = encoded.pendingBytes > 0 ? this.#pendingBytes + encoded.pendingBytes : 0;
+    if (this.#maxBytes !== undefined && this.#usedBytes() + encoded.bytes + reserve - this.#heldBytes(plan.pendingRemove) > this.#maxBytes) {
+      throw new StoreFullError(
+        `commit of about ${encoded.bytes} bytes${reserve > 0 ? ` (and ${reserve} kept free for the block that will hold its mempool entries)` : ''} ` +
+          `would exceed the limit of ${this.#maxBytes} bytes (${this.#usedBytes()} used)`,
+      );
     }
     let seqs: number[];
     const pending: PendingChanges = new Map();
@@ -331,9 +349,13 @@ export class SqliteStore implements ChainStore {
     // Durable before anything depends on it: the in-memory mirrors, through which transactions are found and the
     // tip is read, move only once the log is on disk, so no reader reports a block that a power loss could undo.
     await this.#wal?.sync();
-    for (const [key, seq] of pending) {
-      if (seq === undefined) this.#pendingSeq.delete(key);
-      else this.#pendingSeq.set(key, seq);
+    for (const [key, row] of pending) {
+      this.#pendingBytes -= this.#pendingRows.get(key)?.bytes ?? 0;
+      if (row === undefined) this.#pendingRows.delete(key);
+      else {
+        this.#pendingRows.set(key, row);
+        this.#pendingBytes += row.bytes;
+      }
     }
     encoded.blocks.forEach((b, i) => this.#setHeight(seqs[i]!, b.height));
     if (plan.canonical !== undefined) {
@@ -343,10 +365,38 @@ export class SqliteStore implements ChainStore {
     }
   }
 
+  /** Bytes the mempool entries `ids` count for (what removing them frees). */
+  #heldBytes(ids: readonly Uint8Array[]): number {
+    let bytes = 0;
+    for (const id of ids) bytes += this.#pendingRows.get(toHex(id))?.bytes ?? 0;
+    return bytes;
+  }
+
   /** Writes inside the SQLite transaction; returns the row numbers of the new blocks, then of the canonical ones. */
   #apply(encoded: EncodedCommit, plan: CommitPlan, pending: PendingChanges): number[] {
     const s = this.#s;
     const seqs: number[] = [];
+    // Mempool entries first, by row number (`pending` collects the changes to the id map, applied once the commit is
+    // durable): the pages of the entries a block takes in are free again before the block's rows are written.
+    const rowOf = (key: string): PendingEntryRef | undefined => (pending.has(key) ? pending.get(key) : this.#pendingRows.get(key));
+    for (const p of encoded.pendingAdd) {
+      const key = toHex(p.id);
+      const crc = rowCrc(p.id, p.body);
+      const row = rowOf(key);
+      const bytes = pendingRowBytes(p.body.length);
+      // Re-adding an entry keeps its place and replaces its transaction.
+      if (row !== undefined) {
+        s.updatePending.run(p.body, crc, row.seq);
+        pending.set(key, { seq: row.seq, bytes });
+      } else pending.set(key, { seq: Number(s.insertPending.run(p.id, p.body, crc).lastInsertRowid), bytes });
+    }
+    for (const id of plan.pendingRemove) {
+      const key = toHex(id);
+      const row = rowOf(key);
+      if (row === undefined) continue;
+      s.deletePending.run(row.seq);
+      pending.set(key, undefined);
+    }
     for (const b of encoded.blocks) {
       const seq = Number(s.insertBlock.run(b.hash, b.height, b.work, b.header, b.txCount, blockCrc(b.hash, b.work, b.header)).lastInsertRowid);
       seqs.push(seq);
@@ -366,23 +416,6 @@ export class SqliteStore implements ChainStore {
         s.insertCanonical.run(fromHeight + i, seq);
         seqs.push(seq);
       });
-    }
-    // Mempool entries by row number; `pending` collects the changes to the id map, applied once the commit is durable.
-    const seqOf = (key: string): number | undefined => (pending.has(key) ? pending.get(key) : this.#pendingSeq.get(key));
-    for (const p of encoded.pendingAdd) {
-      const key = toHex(p.id);
-      const crc = rowCrc(p.id, p.body);
-      const seq = seqOf(key);
-      // Re-adding an entry keeps its place and replaces its transaction.
-      if (seq !== undefined) s.updatePending.run(p.body, crc, seq);
-      else pending.set(key, Number(s.insertPending.run(p.id, p.body, crc).lastInsertRowid));
-    }
-    for (const id of plan.pendingRemove) {
-      const key = toHex(id);
-      const seq = seqOf(key);
-      if (seq === undefined) continue;
-      s.deletePending.run(seq);
-      pending.set(key, undefined);
     }
     for (const [key, value] of plan.meta) s.upsertMeta.run(key, value, crc32c(value));
     return seqs;
@@ -579,6 +612,11 @@ export class SqliteStore implements ChainStore {
   }
 }
 
+/** Bytes a mempool entry of `bodyBytes` counts for in the size estimate (its row, and the index entry it gets). */
+function pendingRowBytes(bodyBytes: number): number {
+  return bodyBytes + 2 * 32 + ROW_OVERHEAD;
+}
+
 function encodeCommit(plan: CommitPlan): EncodedCommit {
   let total = 0;
   const blocks = plan.blocks.map((b): EncodedBlock => {
@@ -589,14 +627,16 @@ function encodeCommit(plan: CommitPlan): EncodedCommit {
     total += header.length + 3 * 32 + work.length + ROW_OVERHEAD;
     return { hash: b.hash, height: b.block.header.height, work, header, txCount: b.block.header.txCount, ids: b.ids, bodies };
   });
+  let pendingBytes = 0;
   const pendingAdd = plan.pendingAdd.map((p) => {
     const body = encodeTransaction(p.transaction);
-    total += body.length + 2 * 32 + ROW_OVERHEAD;
+    pendingBytes += pendingRowBytes(body.length);
     return { id: p.id, body };
   });
+  total += pendingBytes;
   for (const [key, value] of plan.meta) total += key.length * 3 + value.length + ROW_OVERHEAD;
   if (plan.canonical !== undefined) total += plan.canonical.hashes.length * ROW_OVERHEAD;
-  return { blocks, pendingAdd, bytes: total };
+  return { blocks, pendingAdd, bytes: total, pendingBytes };
 }
 
 function initSchema(db: Database.Database, path: string): void {
