@@ -77,6 +77,9 @@ function checkRecord(r: RecordInput, i: number): void {
   }
 }
 
+/** A stop step that takes longer than this is named in the log (and again every interval). */
+const STOP_STEP_WARN_MS = 5_000;
+
 /**
  * A safechain node: the modules its configuration enables, assembled and started in order and stopped in reverse.
  * Table I of the paper: every type runs the chain and the API; `full` and `producer` produce blocks; `full` and
@@ -555,13 +558,26 @@ export class SafechainNode implements NodeService {
     this.#stopping ??= (async (): Promise<void> => {
       this.#ready = false;
       clearInterval(this.#futureTimer);
-      await this.ingest?.stop().catch((error: unknown) => this.log.error('stopping ingest failed', { error }));
-      await this.producer?.stop().catch((error: unknown) => this.log.error('stopping the producer failed', { error }));
-      await this.#api?.close().catch((error: unknown) => this.log.error('stopping the API failed', { error }));
-      await this.network?.stop().catch((error: unknown) => this.log.error('stopping the network failed', { error }));
+      // Each step is named in the log when it takes long, so a stop that hangs says what it waits for.
+      const step = async (name: string, run: () => Promise<void> | undefined): Promise<void> => {
+        const started = Date.now();
+        const watch = setInterval(() => this.log.warn('stopping: still waiting', { step: name, seconds: Math.round((Date.now() - started) / 1000) }), STOP_STEP_WARN_MS);
+        watch.unref();
+        try {
+          await run();
+        } catch (error) {
+          this.log.error(`stopping: ${name} failed`, { error });
+        } finally {
+          clearInterval(watch);
+        }
+      };
+      await step('ingest', () => this.ingest?.stop());
+      await step('producer', () => this.producer?.stop());
+      await step('api', () => this.#api?.close());
+      await step('network', () => this.network?.stop());
       this.mempool.close();
-      await this.#queryIndex?.close().catch((error: unknown) => this.log.error('closing the query index failed', { error }));
-      await this.pool.stop().catch((error: unknown) => this.log.error('stopping workers failed', { error }));
+      await step('query index', () => this.#queryIndex?.close());
+      await step('workers', () => this.pool.stop());
       await this.store.close();
     })();
     return this.#stopping;

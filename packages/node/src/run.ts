@@ -55,6 +55,9 @@ export async function startNodeFromDataDir(options: RunNodeOptions): Promise<Saf
   return node;
 }
 
+/** How long a stopped node's process may take to end by itself before it is ended. */
+const EXIT_GRACE_MS = 3_000;
+
 /**
  * Runs a node until SIGINT or SIGTERM, then stops it cleanly and resolves with the exit code. A second signal
  * during the stop exits at once.
@@ -71,7 +74,15 @@ export async function runNodeUntilSignal(options: RunNodeOptions): Promise<numbe
       stopping = true;
       node.log.info('stopping', { signal });
       node.stop().then(
-        () => resolve(0),
+        () => {
+          // Stopped: the process should now end by itself. Should a handle still hold it (a bug), say which and end
+          // anyway rather than hang a service manager's stop. The timer does not itself keep the process alive.
+          setTimeout(() => {
+            node.log.warn('stopped, but the process did not end; exiting', { resources: process.getActiveResourcesInfo() });
+            process.exit(0);
+          }, EXIT_GRACE_MS).unref();
+          resolve(0);
+        },
         (error: unknown) => {
           node.log.error('clean stop failed', { error });
           resolve(1);
