@@ -28,7 +28,7 @@ export interface SqliteBaseline {
 /**
  * Inserts `recordBytes`-byte random records in transactions of `batch` rows for `durationMs`: WAL, synchronous FULL
  * (an fsync of the log per commit, the durability `SqliteStore` gets by syncing the log itself off the event loop),
- * exclusive locking, 16 KiB pages, a 64 MiB cache and memory-mapped reads, as `SqliteStore` opens its database.
+ * exclusive locking, 16 KiB pages, a 64 MiB cache and 256 MiB of memory-mapped reads, as `SqliteStore` opens its database.
  * Each row is (sequence, time, payload), nothing else: unsigned and unindexed beyond the primary key.
  */
 export function sqliteBaseline(options: { readonly recordBytes: number; readonly batch: number; readonly durationMs: number }): SqliteBaseline {
@@ -41,7 +41,7 @@ export function sqliteBaseline(options: { readonly recordBytes: number; readonly
     db.pragma('synchronous = FULL');
     db.pragma(`cache_size = ${-64 * 1024}`);
     db.pragma('journal_size_limit = 67108864');
-    db.pragma('mmap_size = 1073741824');
+    db.pragma('mmap_size = 268435456');
     db.exec('CREATE TABLE records (seq INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, payload BLOB NOT NULL) STRICT');
     const insert = db.prepare('INSERT INTO records (created_at, payload) VALUES (?, ?)');
     // Fresh random bytes for every record, made before the clock starts for each batch's share.

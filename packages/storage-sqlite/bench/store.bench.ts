@@ -132,7 +132,7 @@ const subjects: Subject[] = [
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('cache_size = -65536');
-      db.pragma('mmap_size = 1073741824');
+      db.pragma('mmap_size = 268435456');
       db.exec('CREATE TABLE IF NOT EXISTS tx (id BLOB PRIMARY KEY, body BLOB NOT NULL)');
       const insert = db.prepare('INSERT INTO tx (id, body) VALUES (?, ?)');
       const select = db.prepare('SELECT body FROM tx WHERE id = ?').pluck();

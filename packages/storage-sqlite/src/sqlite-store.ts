@@ -46,9 +46,11 @@ export interface SqliteStoreOptions {
   /** SQLite page cache in MiB. Default 64. */
   readonly cacheMiB?: number;
   /**
-   * Bytes of the database file SQLite reads through a memory map, in MiB; 0 reads with read() only. Default 1024.
-   * A disk error under a mapped read surfaces as a signal (SIGBUS) rather than as an error: set 0 where the database
-   * lives on storage that is expected to fail while the node runs.
+   * Bytes of the database file SQLite reads through a memory map, in MiB; 0 reads with read() only. Default 256.
+   * Mapped pages the store has read count in the process's resident memory (they are the kernel's file cache, given
+   * back under memory pressure), hence a bound well below the memory a node is allowed. A disk error under a mapped
+   * read surfaces as a signal (SIGBUS) rather than as an error: set 0 where the database lives on storage that is
+   * expected to fail while the node runs.
    */
   readonly mmapMiB?: number;
 }
@@ -252,7 +254,7 @@ export class SqliteStore implements ChainStore {
     if (typeof options !== 'object' || options === null || typeof options.path !== 'string' || options.path.length === 0) {
       throw new InvalidArgumentError('options.path: expected a non-empty string');
     }
-    const { path, maxBytes, cacheMiB = 64, mmapMiB = 1024 } = options;
+    const { path, maxBytes, cacheMiB = 64, mmapMiB = 256 } = options;
     if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)) {
       throw new InvalidArgumentError(`options.maxBytes: expected a positive safe integer, got ${String(maxBytes)}`);
     }
