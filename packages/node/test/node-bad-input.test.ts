@@ -180,14 +180,21 @@ describe('bad requests, oversized files and a full mempool', () => {
     );
     expect(reason).toMatch(/^FileTooLargeError: /);
     expect(reason).toContain(String(MAX_FILE));
-    expect(await readFile(join(data, 'rejected', 'too-big.csv'), 'utf8')).toHaveLength(MAX_FILE + 1);
+    // The reason file is written first, then the file moves: wait for the move too.
+    const rejected = await waitFor(
+      'the file in rejected/',
+      async () => readFile(join(data, 'rejected', 'too-big.csv'), 'utf8').catch(() => undefined),
+      20_000,
+    );
+    expect(rejected).toHaveLength(MAX_FILE + 1);
     const receipt = await waitFor(
       'the small file in processed/',
       async () => readFile(join(data, 'processed', 'small.csv.receipt.json'), 'utf8').catch(() => undefined),
       20_000,
     );
     expect((JSON.parse(receipt) as { transactions: string[] }).transactions).toHaveLength(1);
-    expect(await readdir(inbox)).toEqual([]);
+    // The receipt is written first, then the file moves out of the inbox.
+    expect(await waitFor('the inbox to empty', async () => ((await readdir(inbox)).length === 0 ? [] : undefined), 20_000)).toEqual([]);
     // The counters follow the events, a moment after the files moved.
     const s = await waitFor('the ingest counters', async () => {
       const v = await status(node!.url);
