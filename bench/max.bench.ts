@@ -196,8 +196,13 @@ async function runPhase(name: string, rate: number, durationMs: number): Promise
   return phase;
 }
 
+/** Records/s a phase's requests were accepted at. */
+function acceptedRate(p: Phase): number {
+  return p.accepted / (p.loadMs / 1000);
+}
+
 function verdict(p: Phase): { pass: boolean; why: string } {
-  const accepted = p.accepted / (p.loadMs / 1000);
+  const accepted = acceptedRate(p);
   const lat = latencySummary(p.latencies.values());
   const reasons: string[] = [];
   if (accepted < 0.95 * p.rate) reasons.push(`accepted ${fmt(accepted)}/s < 95 % of offered`);
@@ -213,7 +218,7 @@ const rampRows: string[][] = [];
 function recordStep(p: Phase): boolean {
   const v = verdict(p);
   const lat = latencySummary(p.latencies.values());
-  rampRows.push([p.name, fmt(p.rate), fmt(p.accepted / (p.loadMs / 1000)), fmt(lat.p50), fmt(lat.p99), fmt(p.mempoolAtEnd), v.pass ? 'pass' : 'FAIL', v.why]);
+  rampRows.push([p.name, fmt(p.rate), fmt(acceptedRate(p)), fmt(lat.p50), fmt(lat.p99), fmt(p.mempoolAtEnd), v.pass ? 'pass' : 'FAIL', v.why]);
   progress(`  ${p.name} ${fmt(p.rate)}/s: ${v.pass ? 'pass' : 'FAIL'} (${v.why}), p99 ${fmt(lat.p99)} ms`);
   return v.pass;
 }
@@ -241,7 +246,7 @@ try {
       level = Math.round((level * 1.35) / 500) * 500;
     } else {
       worst = level;
-      capacity = p.accepted / (p.loadMs / 1000);
+      capacity = acceptedRate(p);
       break;
     }
   }
@@ -254,7 +259,7 @@ try {
     if (recordStep(p)) best = mid;
     else {
       worst = mid;
-      capacity = p.accepted / (p.loadMs / 1000);
+      capacity = acceptedRate(p);
     }
   }
   if (best === 0) best = Math.max(500, Math.round(worst / 4 / 500) * 500);

@@ -911,7 +911,7 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
   /** True when the transaction `id` is on the canonical chain. */
   async hasTransaction(id: Uint8Array): Promise<boolean> {
     assertBytes(id, 'id', 32);
-    return (await canonicalHeights(this.#store, [id]))[0] !== undefined;
+    return (await this.hasTransactions([id]))[0] === true;
   }
 
   /** For each id, whether it is on the canonical chain; one store query for all (see `canonicalHeights`). */

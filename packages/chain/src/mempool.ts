@@ -157,11 +157,14 @@ export class Mempool extends Emitter<MempoolEvents> {
   async #load(): Promise<void> {
     const lock = storeLock(this.#store);
     await lock.run(async () => {
+      const stored: PendingTransaction[] = [];
+      for await (const p of this.#store.pending()) stored.push(p);
+      const onChain = await this.#onChainMany(stored.map((p) => p.id));
       const stale: Uint8Array[] = [];
-      for await (const p of this.#store.pending()) {
-        if ((await this.#onChainMany([p.id]))[0] === true) stale.push(p.id);
+      stored.forEach((p, i) => {
+        if (onChain[i] === true) stale.push(p.id);
         else this.#insert({ id: p.id, key: toHex(p.id), transaction: p.transaction, bytes: transactionSize(p.transaction) });
-      }
+      });
       if (stale.length > 0) await this.#store.commit({ pendingRemove: stale });
       // Subscribed inside the lock: no canonical move can slip between loading and following.
       if (this.#chain !== undefined) this.#unfollow = this.#chain.on('tip:changed', (event) => this.#follow(event));

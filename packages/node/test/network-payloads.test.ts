@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, killClusterChildren, netStatus, waitForConvergence, waitForPeers } from './helpers/net-cluster.js';
+import { killClusterChildren, netStatus, startFullAndThinWithLateArchive, waitForConvergence, type Cluster } from './helpers/net-cluster.js';
 import { getJson, http, removeDir, tempDir, waitFor, type TxView } from './helpers/node-process.js';
 
 interface TxViewFull extends TxView {
@@ -27,20 +27,8 @@ describe('payloads of a block larger than one network message', () => {
 
   beforeAll(async () => {
     root = await tempDir('net-payloads');
-    net = await Cluster.create({
-      root,
-      genesisBy: 'full',
-      seed: 'full',
-      // One cut every 4 s: the burst below lands in one block.
-      defaults: { producer: { blockIntervalMs: 4_000 } },
-      members: [
-        { name: 'full', type: 'full' },
-        { name: 'thin', type: 'thin' },
-        { name: 'late', type: 'archive' },
-      ],
-    });
-    await net.startAll(['full', 'thin']);
-    await waitForPeers([net.url('full'), net.url('thin')], 1, 90_000);
+    // One cut every 4 s: the burst below lands in one block.
+    net = await startFullAndThinWithLateArchive(root, { producer: { blockIntervalMs: 4_000 } });
   }, 180_000);
 
   afterAll(async () => {

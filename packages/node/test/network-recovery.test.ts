@@ -5,7 +5,7 @@
  * (`producer.maxBlockTransactions: 1`) so a few hundred records make a few hundred blocks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, killClusterChildren, netStatus, waitForConvergence, waitForPeers } from './helpers/net-cluster.js';
+import { killClusterChildren, netStatus, startFullAndThinWithLateArchive, waitForConvergence, waitForPeers, type Cluster } from './helpers/net-cluster.js';
 import { getJson, http, postNdjson, removeDir, sleep, tempDir, waitFor, type TxView } from './helpers/node-process.js';
 
 interface TxViewFull extends TxView {
@@ -48,19 +48,7 @@ describe('a local network repairing itself', () => {
 
   beforeAll(async () => {
     root = await tempDir('net-recovery');
-    net = await Cluster.create({
-      root,
-      genesisBy: 'full',
-      seed: 'full',
-      defaults: { producer: { blockIntervalMs: 100, maxBlockTransactions: 1 } },
-      members: [
-        { name: 'full', type: 'full' },
-        { name: 'thin', type: 'thin' },
-        { name: 'late', type: 'archive' },
-      ],
-    });
-    await net.startAll(['full', 'thin']);
-    await waitForPeers([net.url('full'), net.url('thin')], 1, 90_000);
+    net = await startFullAndThinWithLateArchive(root, { producer: { blockIntervalMs: 100, maxBlockTransactions: 1 } });
   }, 180_000);
 
   afterAll(async () => {

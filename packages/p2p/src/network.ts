@@ -753,19 +753,24 @@ export class Network extends Emitter<NetworkEvents> {
     }
   }
 
-  #onTransactions(peer: Peer, txs: readonly Transaction[]): void {
+  /** Transactions a peer sent; `known` holds the ids of those the caller already hashed (by position). */
+  #onTransactions(peer: Peer, txs: readonly Transaction[], known?: readonly { readonly id: string; readonly idBytes: Uint8Array }[]): void {
     const fresh: Fresh[] = [];
     let duplicates = 0;
     let foreign = 0;
-    for (const tx of txs) {
+    for (const [i, tx] of txs.entries()) {
       let id: string;
       let idBytes: Uint8Array;
-      try {
-        idBytes = transactionId(tx);
-        id = toHex(idBytes);
-      } catch {
-        foreign++;
-        continue;
+      const given = known?.[i];
+      if (given !== undefined) ({ id, idBytes } = given);
+      else {
+        try {
+          idBytes = transactionId(tx);
+          id = toHex(idBytes);
+        } catch {
+          foreign++;
+          continue;
+        }
       }
       peer.knownTransactions.add(id);
       if (!equalBytes(tx.header.chainId, this.chainId)) {
@@ -867,20 +872,25 @@ export class Network extends Emitter<NetworkEvents> {
       for (const id of asked) this.#requested.delete(id);
     }
     const good: Transaction[] = [];
+    const goodIds: { id: string; idBytes: Uint8Array }[] = [];
     let bad = 0;
     for (const tx of txs) {
-      let id: string;
+      let idBytes: Uint8Array;
       try {
-        id = toHex(transactionId(tx));
+        idBytes = transactionId(tx);
       } catch {
         bad++;
         continue;
       }
+      const id = toHex(idBytes);
       if (!asked.has(id) || tx.payload === undefined) bad++;
-      else good.push(tx);
+      else {
+        good.push(tx);
+        goodIds.push({ id, idBytes });
+      }
     }
     if (bad > 0) this.#offence(peer, 'invalid-response', `${bad} transactions not asked for or without payload`);
-    if (good.length > 0) this.#onTransactions(peer, good);
+    if (good.length > 0) this.#onTransactions(peer, good, goodIds);
   }
 
   #onBlock(peer: Peer, block: Block): void {

@@ -9,6 +9,7 @@ import {
   type Transaction,
 } from '@safechain/core';
 import {
+  decodeStored,
   planCommit,
   StoreClosedError,
   StoreCorruptError,
@@ -528,7 +529,7 @@ export class FsStore implements ChainStore {
       const e = first + i;
       const where = `block ${toHex(hash)} transaction ${i}`;
       const body = this.#body(bytes, this.#entryOffset.get(e) - offset, RecordType.TX, where, this.#entryLength.get(e));
-      data.push(decodeOr(where, () => decodeTransaction(body)));
+      data.push(decodeStored(where, () => decodeTransaction(body)));
     }
     return { header, data };
   }
@@ -573,7 +574,7 @@ export class FsStore implements ChainStore {
       const length = this.#entryLength.get(e);
       const where = (): string => `transaction ${toHex(id)}`;
       const bytes = this.#read(this.#blockSegment.get(n), this.#entryOffset.get(e), FRAME_HEADER_BYTES + length);
-      const transaction = decodeOr(where, () => decodeTransaction(this.#body(bytes, 0, RecordType.TX, where, length)));
+      const transaction = decodeStored(where, () => decodeTransaction(this.#body(bytes, 0, RecordType.TX, where, length)));
       const index = e - this.#blockFirstEntry.get(n);
       return { id: this.#entryKeys.key(e), blockHash: this.#blockKeys.key(n), height, index, transaction };
     }
@@ -601,7 +602,7 @@ export class FsStore implements ChainStore {
       const where = `pending transaction ${toHex(p.id)}`;
       const bytes = this.#read(p.segment, p.offset, FRAME_HEADER_BYTES + p.length);
       const body = this.#body(bytes, 0, RecordType.PENDING_ADD, where, p.length);
-      yield { id: p.id.slice(), transaction: decodeOr(where, () => decodeTransaction(body.subarray(32))) };
+      yield { id: p.id.slice(), transaction: decodeStored(where, () => decodeTransaction(body.subarray(32))) };
     }
   }
 
@@ -639,11 +640,3 @@ export class FsStore implements ChainStore {
   }
 }
 
-function decodeOr<T>(where: string | (() => string), decode: () => T): T {
-  try {
-    return decode();
-  } catch (error) {
-    const place = typeof where === 'string' ? where : where();
-    throw new StoreCorruptError(`${place}: stored bytes do not decode: ${(error as Error).message}`, { cause: error });
-  }
-}

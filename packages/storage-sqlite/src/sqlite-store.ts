@@ -14,6 +14,7 @@ import {
 import {
   crc32c,
   crc32cUpdate,
+  decodeStored,
   encodeTransactions,
   planCommit,
   StoreClosedError,
@@ -130,16 +131,6 @@ function blockCrc(hash: Uint8Array, work: Uint8Array, header: Uint8Array): numbe
 
 function rowCrc(id: Uint8Array, body: Uint8Array): number {
   return crc32cUpdate(crc32c(id), body);
-}
-
-/** Runs a decoder over stored bytes; `where` names them in the error, built only when one is thrown. */
-function decodeOr<T>(where: string | (() => string), decode: () => T): T {
-  try {
-    return decode();
-  } catch (error) {
-    const place = typeof where === 'string' ? where : where();
-    throw new StoreCorruptError(`${place}: stored bytes do not decode: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
 }
 
 interface EncodedBlock {
@@ -432,7 +423,7 @@ export class SqliteStore implements ChainStore {
   #info(row: BlockRow): StoredBlockInfo {
     const where = (): string => `block ${toHex(row.hash)}`;
     if (row.crc !== blockCrc(row.hash, row.total_work, row.header)) throw new StoreCorruptError(`${where()}: checksum mismatch`);
-    const header = decodeOr(where, () => decodeBlockHeader(row.header));
+    const header = decodeStored(where, () => decodeBlockHeader(row.header));
     if (header.height !== row.height || header.txCount !== row.tx_count) {
       throw new StoreCorruptError(`${where()}: row says height ${row.height} and ${row.tx_count} transactions, the header disagrees`);
     }
@@ -471,7 +462,7 @@ export class SqliteStore implements ChainStore {
     const row = this.#blockRow(hash);
     if (row === undefined) return undefined;
     const { header } = this.#info(row);
-    const data: Transaction[] = this.#txRows(row).map((r, i) => decodeOr(() => `block ${toHex(row.hash)} transaction ${i}`, () => decodeTransaction(r.body)));
+    const data: Transaction[] = this.#txRows(row).map((r, i) => decodeStored(() => `block ${toHex(row.hash)} transaction ${i}`, () => decodeTransaction(r.body)));
     return { header, data };
   }
 
@@ -525,13 +516,8 @@ export class SqliteStore implements ChainStore {
   /** @throws StoreClosedError; StoreCorruptError when the stored row is damaged. */
   async getTransaction(id: Uint8Array): Promise<StoredTransaction | undefined> {
     this.#check();
-    // Usually the id is stored once; when the first row found is not canonical, a fork block may hold it too, and
-    // every stored occurrence is looked at: the one in a canonical block counts.
-    const first = this.#s.txById.get(id) as TxByIdRow | undefined;
-    if (first === undefined) return undefined;
-    if (this.#isCanonical(first[0])) return this.#found(id, first);
-    for (const row of this.#s.txById.all(id) as TxByIdRow[]) if (this.#isCanonical(row[0])) return this.#found(id, row);
-    return undefined;
+    const row = this.#canonicalRow(this.#s.txById, id, (r: TxByIdRow) => r[0]);
+    return row === undefined ? undefined : this.#found(id, row);
   }
 
   /**
@@ -541,14 +527,19 @@ export class SqliteStore implements ChainStore {
   async canonicalHeights(ids: readonly Uint8Array[]): Promise<(number | undefined)[]> {
     this.#check();
     return ids.map((id) => {
-      const first = this.#s.posById.get(id) as number | undefined;
-      if (first === undefined) return undefined;
-      if (this.#isCanonical(first)) return this.#height(Math.floor(first / POSITION_SPAN));
-      for (const pos of this.#s.posById.all(id) as number[]) {
-        if (this.#isCanonical(pos)) return this.#height(Math.floor(pos / POSITION_SPAN));
-      }
-      return undefined;
+      const pos = this.#canonicalRow(this.#s.posById, id, (p: number) => p);
+      return pos === undefined ? undefined : this.#height(Math.floor(pos / POSITION_SPAN));
     });
+  }
+
+  /**
+   * The row of `id` in a canonical block, through `statement` (a lookup by id). Usually the id is stored once and the
+   * first row found is it; when that row is in a fork block, every stored occurrence is looked at.
+   */
+  #canonicalRow<R>(statement: Database.Statement, id: Uint8Array, posOf: (row: R) => number): R | undefined {
+    const first = statement.get(id) as R | undefined;
+    if (first === undefined || this.#isCanonical(posOf(first))) return first;
+    return (statement.all(id) as R[]).find((row) => this.#isCanonical(posOf(row)));
   }
 
   #isCanonical(pos: number): boolean {
@@ -561,7 +552,7 @@ export class SqliteStore implements ChainStore {
     // the right row, without reading the id back.
     if (crc !== rowCrc(id, body)) throw new StoreCorruptError(`transaction ${toHex(id)}: checksum or index mismatch`);
     const seq = Math.floor(pos / POSITION_SPAN);
-    const transaction = decodeOr(() => `transaction ${toHex(id)}`, () => decodeTransaction(body));
+    const transaction = decodeStored(() => `transaction ${toHex(id)}`, () => decodeTransaction(body));
     return { id: id.slice(), blockHash: this.#hashOf(seq), height: this.#height(seq), index: pos % POSITION_SPAN, transaction };
   }
 
@@ -575,7 +566,7 @@ export class SqliteStore implements ChainStore {
       for (const row of rows) {
         const where = (): string => `pending transaction ${toHex(row.id)}`;
         if (row.crc !== rowCrc(row.id, row.body)) throw new StoreCorruptError(`${where()}: checksum mismatch`);
-        yield { id: bytes(row.id), transaction: decodeOr(where, () => decodeTransaction(row.body)) };
+        yield { id: bytes(row.id), transaction: decodeStored(where, () => decodeTransaction(row.body)) };
       }
       if (rows.length < PAGE_ROWS) return;
       after = rows[rows.length - 1]!.seq;
@@ -616,7 +607,10 @@ export class SqliteStore implements ChainStore {
   }
 }
 
-/** Bytes a mempool entry of `bodyBytes` counts for in the size estimate (its row, and the index entry it gets). */
+/**
+ * Bytes a mempool entry of `bodyBytes` counts for in the size estimate: what its row takes, or the row and id index
+ * entry it becomes in a block, whichever is larger (the same figure serves for the room kept for that block).
+ */
 function pendingRowBytes(bodyBytes: number): number {
   return bodyBytes + 2 * 32 + ROW_OVERHEAD;
 }

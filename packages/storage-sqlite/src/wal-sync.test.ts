@@ -11,7 +11,7 @@ describe('WalSyncer', () => {
     if (dir !== '') await rm(dir, { recursive: true, force: true });
   });
 
-  it('shares one sync among callers that ask while one runs, and keeps the order of resolution', async () => {
+  it('resolves callers that ask while a sync runs in the order they asked', async () => {
     dir = await mkdtemp(join(tmpdir(), 'safechain-wal-'));
     await writeFile(join(dir, 'chain.db-wal'), 'frames');
     const syncer = new WalSyncer(join(dir, 'chain.db'));

@@ -1,4 +1,5 @@
 import { Writer, writeTransaction, type Transaction } from '@safechain/core';
+import { StoreCorruptError } from './errors.js';
 
 /**
  * The canonical encodings of many transactions, written end to end into one buffer. Encoding each on its own
@@ -32,4 +33,19 @@ export function encodeTransactions(transactions: readonly Transaction[]): Encode
 /** The encoding of transaction `i` in `encoded`, as a view. */
 export function encodedAt(encoded: EncodedTransactions, i: number): Uint8Array {
   return encoded.bytes.subarray(i === 0 ? 0 : encoded.ends[i - 1]!, encoded.ends[i]!);
+}
+
+/**
+ * Runs `decode` over bytes an adapter read back from disk; a decoder's refusal becomes StoreCorruptError naming the
+ * place. `where` may be a function, called only when decoding fails (lookups are the hot path: no name is built for
+ * every read).
+ * @throws StoreCorruptError
+ */
+export function decodeStored<T>(where: string | (() => string), decode: () => T): T {
+  try {
+    return decode();
+  } catch (error) {
+    const place = typeof where === 'string' ? where : where();
+    throw new StoreCorruptError(`${place}: stored bytes do not decode: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }

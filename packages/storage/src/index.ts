@@ -13,4 +13,4 @@ export {
   type IntegrityProgress,
   type IntegrityReport,
 } from './integrity.js';
-export { encodeTransactions, encodedAt, type EncodedTransactions } from './encoding.js';
+export { decodeStored, encodeTransactions, encodedAt, type EncodedTransactions } from './encoding.js';

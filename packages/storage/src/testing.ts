@@ -110,12 +110,11 @@ async function snapshot(store: ChainStore, known: Known): Promise<Snapshot> {
   const txs: Record<string, unknown> = {};
   // The adapter's own fast path, which must agree with getTransaction.
   const heights = store.canonicalHeights === undefined ? undefined : await store.canonicalHeights(known.txIds);
-  known.txIds.forEach((id, i) => (txs[`${toHex(id)} height`] = heights === undefined ? 'n/a' : (heights[i] ?? null)));
-  for (const id of known.txIds) {
+  for (const [i, id] of known.txIds.entries()) {
     const found = await store.getTransaction(id);
-    if (heights !== undefined && txs[`${toHex(id)} height`] !== (found?.height ?? null)) {
-      txs[`${toHex(id)} height`] = `canonicalHeights says ${String(txs[`${toHex(id)} height`])}, getTransaction ${String(found?.height)}`;
-    } else txs[`${toHex(id)} height`] = 'agrees';
+    const fast = heights?.[i];
+    txs[`${toHex(id)} height`] =
+      heights === undefined || fast === found?.height ? 'agrees' : `canonicalHeights says ${String(fast)}, getTransaction ${String(found?.height)}`;
     txs[toHex(id)] =
       found === undefined
         ? null

@@ -319,3 +319,24 @@ export async function waitForConvergence(
     100,
   );
 }
+
+/**
+ * The Table I trio most network tests start from: `full` (creates the chain, is the seed), `thin`, and an archive
+ * node `late`, set up but left stopped so it can join later. `full` and `thin` are started and connected.
+ */
+export async function startFullAndThinWithLateArchive(root: string, defaults: Readonly<Record<string, Section>>): Promise<Cluster> {
+  const net = await Cluster.create({
+    root,
+    genesisBy: 'full',
+    seed: 'full',
+    defaults,
+    members: [
+      { name: 'full', type: 'full' },
+      { name: 'thin', type: 'thin' },
+      { name: 'late', type: 'archive' },
+    ],
+  });
+  await net.startAll(['full', 'thin']);
+  await waitForPeers([net.url('full'), net.url('thin')], 1, 90_000);
+  return net;
+}
