@@ -18,6 +18,7 @@ export {
 } from './block-tree.js';
 export {
   Mempool,
+  type MempoolAddOptions,
   type MempoolAddReport,
   type MempoolChain,
   type MempoolEvents,

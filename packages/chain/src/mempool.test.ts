@@ -46,6 +46,44 @@ describe('Mempool.add', () => {
     expect(mempool.bytes).toBe(txs.reduce((n, tx) => n + transactionSize(tx), 0));
   });
 
+  it('holds a batch added with durable: false in memory only, and a durable add of one of them writes it', async () => {
+    const { chain, store, tree, mempool, factory } = await setup();
+    const before = store.commits.length;
+    const txs = makeTxs(chain.chainId, 4);
+    const report = await mempool.add(txs, { durable: false });
+    expect(report.added).toBe(4);
+    expect(store.commits.length).toBe(before);
+    expect(await storedPending(store)).toEqual([]);
+    expect(mempool.take({ maxCount: 10, maxBytes: 1 << 20 }).map(hex)).toEqual(txs.map(hex));
+    // Asked for durably now: the answer stays `duplicate`, and the entry is written, keeping its place in line.
+    const again = await mempool.add([txs[2]!, makeTx(chain.chainId)]);
+    expect(again.outcomes.map((o) => o.status)).toEqual(['duplicate', 'added']);
+    expect(store.commits.length).toBe(before + 1);
+    expect((await storedPending(store)).sort()).toEqual([hex(txs[2]!), toHex(again.outcomes[1]!.id!)].sort());
+    expect(mempool.take({ maxCount: 10, maxBytes: 1 << 20 }).map(hex).slice(0, 4)).toEqual(txs.map(hex));
+    // A block takes memory-only entries out like any other.
+    await tree.addBlock(await factory.child(chain.genesis, [txs[0]!, txs[1]!]));
+    expect(mempool.has(transactionId(txs[0]!))).toBe(false);
+    expect(mempool.size).toBe(3);
+    // Reopened (a restart): only what was written comes back.
+    const reopened = await Mempool.open({ store, maxCount: 100, maxBytes: 1 << 20, chain: tree });
+    expect(reopened.size).toBe(2);
+    expect(reopened.has(transactionId(txs[2]!))).toBe(true);
+    expect(reopened.has(transactionId(txs[3]!))).toBe(false);
+  });
+
+  it('uses the ids it is given, and refuses ids that do not match the batch', async () => {
+    const { chain, mempool } = await setup();
+    const txs = makeTxs(chain.chainId, 3);
+    const ids = txs.map((tx) => transactionId(tx));
+    const report = await mempool.add(txs, { ids });
+    expect(report.outcomes.map((o) => o.id)).toEqual(ids);
+    await expect(mempool.add(makeTxs(chain.chainId, 2), { ids: ids.slice(0, 1) })).rejects.toThrow(/options\.ids/);
+    await expect(mempool.add(txs, { durable: 'no' as unknown as boolean })).rejects.toThrow(/options\.durable/);
+    const bad = await mempool.add([makeTx(chain.chainId)], { ids: [new Uint8Array(5)] });
+    expect(bad.outcomes[0]).toMatchObject({ status: 'invalid', reason: 'malformed' });
+  });
+
   it('deduplicates against the pool, within the batch and against the canonical chain', async () => {
     const { chain, tree, mempool, factory } = await setup();
     const onChain = makeTx(chain.chainId);

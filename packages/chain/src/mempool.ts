@@ -21,7 +21,8 @@ import type { TransactionVerifier } from './verify.js';
  * The Mempool: transactions waiting for a block, durable, deduplicated and bounded.
  *
  * Durable: `add` resolves only after the batch is committed to the store, so a source may be acknowledged then
- * (invariant 4), and `Mempool.open` on the same store after a crash returns every pending transaction not yet in a
+ * (invariant 4); a peer's flooded transactions may be held in memory only (`durable: false`: their origin keeps
+ * them durably), and `Mempool.open` on the same store after a crash returns every durably held transaction not yet in a
  * block. Removal is not the mempool's write: the Block Tree drops included transactions from the store's pending set
  * in the same commit that adopts their block, and puts transactions of abandoned blocks back in the commit of a reorg.
  * The mempool follows the tree's `tip:changed` event to mirror both in memory.
@@ -81,7 +82,10 @@ export type MempoolOutcome =
     };
 
 export interface MempoolAddReport {
-  /** One outcome per transaction, in batch order. `added`, `duplicate` and `on-chain` are all durably held. */
+  /**
+   * One outcome per transaction, in batch order. `added`, `duplicate` and `on-chain` are all held (durably, unless
+   * the batch was added with `durable: false`).
+   */
   readonly outcomes: readonly MempoolOutcome[];
   /** How many were added by this call. */
   readonly added: number;
@@ -102,6 +106,26 @@ interface Entry {
   readonly key: string;
   readonly transaction: Transaction;
   readonly bytes: number;
+  /** False for an entry held in memory only (see `MempoolAddOptions.durable`). */
+  readonly durable: boolean;
+}
+
+/** How `Mempool.add` takes a batch. */
+export interface MempoolAddOptions {
+  /**
+   * The ids of `transactions` (`transactionId` of each, same order), when the caller computed them already: they
+   * are used as given, not hashed again (an undefined element is computed). A wrong id is a caller bug the mempool
+   * does not detect.
+   */
+  readonly ids?: readonly (Uint8Array | undefined)[];
+  /**
+   * Default true: the batch is committed to the store before `add` resolves. False holds the new transactions in
+   * memory only: for transactions whose origin keeps them durably until a block takes them in (a peer's flooded
+   * transactions: the origin offers its pending transactions again when a link comes back), so that every node of
+   * the network does not write every record twice. A crash loses such entries, never an acknowledged record. A
+   * durable add of a transaction held in memory only makes it durable.
+   */
+  readonly durable?: boolean;
 }
 
 function limit(value: unknown, name: string): number {
@@ -163,7 +187,7 @@ export class Mempool extends Emitter<MempoolEvents> {
       const stale: Uint8Array[] = [];
       stored.forEach((p, i) => {
         if (onChain[i] === true) stale.push(p.id);
-        else this.#insert({ id: p.id, key: toHex(p.id), transaction: p.transaction, bytes: transactionSize(p.transaction) });
+        else this.#insert({ id: p.id, key: toHex(p.id), transaction: p.transaction, bytes: transactionSize(p.transaction), durable: true });
       });
       if (stale.length > 0) await this.#store.commit({ pendingRemove: stale });
       // Subscribed inside the lock: no canonical move can slip between loading and following.
@@ -198,11 +222,21 @@ export class Mempool extends Emitter<MempoolEvents> {
    * the batch, or on the canonical chain), then commits the new ones to the store in one commit and resolves. When
    * the new ones do not fit the bounds, nothing is added and the promise rejects with MempoolFullError.
    * @throws MempoolFullError (retry later); MempoolClosedError after `close()`; InvalidArgumentError when `transactions` is
-   *   not an array; the store's errors (nothing added then); a rejection of the injected verifier.
+   *   not an array or `options.ids` does not match it; the store's errors (nothing added then); a rejection of the
+   *   injected verifier.
    */
-  async add(transactions: readonly Transaction[]): Promise<MempoolAddReport> {
+  async add(transactions: readonly Transaction[], options: MempoolAddOptions = {}): Promise<MempoolAddReport> {
     if (this.#closed) throw new MempoolClosedError('mempool is closed');
     if (!Array.isArray(transactions)) throw new InvalidArgumentError('transactions: expected an array');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options: expected an object');
+    const durable = options.durable ?? true;
+    if (typeof durable !== 'boolean') throw new InvalidArgumentError('options.durable: expected a boolean');
+    const givenIds = options.ids;
+    if (givenIds !== undefined && (!Array.isArray(givenIds) || givenIds.length !== transactions.length)) {
+      throw new InvalidArgumentError(`options.ids: expected an array of ${transactions.length} ids`);
+    }
+    // Held in memory only, now asked for durably: written with this batch, and their outcome stays `duplicate`.
+    const upgrades: Entry[] = [];
     const outcomes: (MempoolOutcome | undefined)[] = new Array(transactions.length);
     const candidates: { index: number; entry: Entry }[] = [];
     const chainId = this.#chain?.chainId;
@@ -214,13 +248,17 @@ export class Mempool extends Emitter<MempoolEvents> {
         assertTxHeader(tx.header);
         assertBytes(tx.signature, 'signature', 64);
         if (tx.payload !== undefined) assertBytes(tx.payload, 'payload', tx.header.payloadSize);
-        id = transactionId(tx);
+        const given = givenIds?.[i];
+        if (given !== undefined) assertBytes(given, `options.ids[${i}]`, 32);
+        id = given ?? transactionId(tx);
       } catch (error) {
         outcomes[i] = { status: 'invalid', id: null, reason: 'malformed', message: errorMessage(error) };
         continue;
       }
       const key = toHex(id);
-      if (this.#entries.has(key)) {
+      const existing = this.#entries.get(key);
+      if (existing !== undefined) {
+        if (durable && !existing.durable) upgrades.push(existing);
         outcomes[i] = { status: 'duplicate', id };
         continue;
       }
@@ -238,7 +276,7 @@ export class Mempool extends Emitter<MempoolEvents> {
         };
         continue;
       }
-      candidates.push({ index: i, entry: { id, key, transaction: tx, bytes } });
+      candidates.push({ index: i, entry: { id, key, transaction: tx, bytes, durable } });
     }
 
     // Repeats within the batch are verified too: the id does not cover the payload, so a first copy with a bad
@@ -263,16 +301,20 @@ export class Mempool extends Emitter<MempoolEvents> {
       if (this.#closed) throw new MempoolClosedError('mempool is closed');
       const fresh: { index: number; entry: Entry }[] = [];
       const unseen = valid.filter((c) => {
-        if (!this.#entries.has(c.entry.key)) return true;
+        const existing = this.#entries.get(c.entry.key);
+        if (existing === undefined) return true;
+        if (durable && !existing.durable) upgrades.push(existing);
         outcomes[c.index] = { status: 'duplicate', id: c.entry.id };
         return false;
       });
+      // Upgrades still held (a block may have taken one in meanwhile), each once.
+      const upgrade = [...new Set(upgrades)].filter((e) => this.#entries.get(e.key) === e);
       const onChain = await this.#onChainMany(unseen.map((c) => c.entry.id));
       unseen.forEach((c, i) => {
         if (onChain[i] === true) outcomes[c.index] = { status: 'on-chain', id: c.entry.id };
         else fresh.push(c);
       });
-      if (fresh.length === 0) return fresh;
+      if (fresh.length === 0 && upgrade.length === 0) return fresh;
       let bytes = 0;
       for (const c of fresh) bytes += c.entry.bytes;
       if (this.#entries.size + fresh.length > this.#maxCount || this.#bytes + bytes > this.#maxBytes) {
@@ -289,7 +331,10 @@ export class Mempool extends Emitter<MempoolEvents> {
           },
         );
       }
-      await this.#store.commit({ pendingAdd: fresh.map((c) => ({ id: c.entry.id, transaction: c.entry.transaction })) });
+      const written = (durable ? fresh.map((c) => c.entry) : []).concat(upgrade);
+      if (written.length > 0) await this.#store.commit({ pendingAdd: written.map((e) => ({ id: e.id, transaction: e.transaction })) });
+      // Map.set on a present key keeps its place in line.
+      for (const e of upgrade) this.#entries.set(e.key, { ...e, durable: true });
       for (const c of fresh) {
         this.#insert(c.entry);
         outcomes[c.index] = { status: 'added', id: c.entry.id };
@@ -440,7 +485,8 @@ export class Mempool extends Emitter<MempoolEvents> {
       // Returned transactions are older than anything that arrived since: they go first in line.
       const rest = this.#entries;
       this.#entries = new Map();
-      for (const p of back) this.#insert({ id: p.id, key: toHex(p.id), transaction: p.transaction, bytes: transactionSize(p.transaction) });
+      // The tree wrote them to the store's pending set in the commit of the reorg.
+      for (const p of back) this.#insert({ id: p.id, key: toHex(p.id), transaction: p.transaction, bytes: transactionSize(p.transaction), durable: true });
       for (const [key, e] of rest) this.#entries.set(key, e);
     }
     if (removed.length > 0) this.emit('transactions:removed', { ids: removed, reason: 'included' });

@@ -130,10 +130,12 @@ export function createLedgerAdapter(parts: {
       if (fresh.length === 0) return verdicts;
       const valid = await verify(fresh, freshIds);
       const good: Transaction[] = [];
+      const goodIds: Uint8Array[] = [];
       const goodIndex: number[] = [];
       fresh.forEach((tx, j) => {
         if (valid[j] === true) {
           good.push(tx);
+          goodIds.push(freshIds[j]!);
           goodIndex.push(freshIndex[j]!);
         } else {
           verdicts[freshIndex[j]!] = 'invalid';
@@ -141,14 +143,19 @@ export function createLedgerAdapter(parts: {
       });
       if (good.length === 0) return verdicts;
       try {
-        const report = await mempool.add(good);
+        // Held in memory only: the origin keeps each of them durably until a block takes it in, and offers its
+        // pending transactions again when a link comes back, so a crash here loses nothing acknowledged, and the
+        // network does not write every record into every node's pending set only to write it again with its block.
+        const report = await mempool.add(good, { ids: goodIds, durable: false });
         report.outcomes.forEach((o, k) => {
           verdicts[goodIndex[k]!] = o.status === 'added' ? 'accepted' : o.status === 'invalid' ? 'invalid' : 'ignored';
           if (o.status === 'added') known.remember([o.id]);
         });
       } catch (error) {
-        // A full mempool is backpressure, not the peer's fault: the transactions come again with the block.
+        // A full mempool is backpressure, not the peer's fault: they come again, announced by their origin while
+        // they stay pending there, or with their block.
         if (!(error instanceof MempoolFullError)) throw error;
+        for (const i of goodIndex) verdicts[i] = 'busy';
       }
       return verdicts;
     },

@@ -126,6 +126,8 @@ export class SafechainNode implements NodeService {
   #committing = false;
   /** Payload arrays the workers hashed and signed in this process (see `KnownValidTransactions.hashedByUs`). */
   readonly #signedHere = new WeakSet<Uint8Array>();
+  /** Ids the workers computed for the transactions they signed: the mempool need not hash them again. */
+  readonly #signedIds = new WeakMap<Transaction, Uint8Array>();
   #lastBlockAt = 0;
 
   private constructor(parts: {
@@ -385,8 +387,13 @@ export class SafechainNode implements NodeService {
       traceCodes: r.traceCodes ?? [],
       ...(r.source !== undefined ? { source: r.source } : {}),
     }));
-    const txs = await this.pool.signRecords(drafts);
-    for (const tx of txs) if (tx.payload !== undefined) this.#signedHere.add(tx.payload);
+    const signed = await this.pool.signRecordsWithIds(drafts);
+    const txs: Transaction[] = new Array<Transaction>(signed.length);
+    signed.forEach(({ transaction, id }, i) => {
+      txs[i] = transaction;
+      if (transaction.payload !== undefined) this.#signedHere.add(transaction.payload);
+      this.#signedIds.set(transaction, id);
+    });
     return txs;
   }
 
@@ -424,7 +431,7 @@ export class SafechainNode implements NodeService {
   }
 
   async #commitNow(txs: readonly Transaction[]): Promise<readonly Uint8Array[]> {
-    const report = await this.mempool.add(txs);
+    const report = await this.mempool.add(txs, { ids: txs.map((tx) => this.#signedIds.get(tx)) });
     const ids: Uint8Array[] = [];
     for (const o of report.outcomes) {
       if (o.status === 'invalid') {

@@ -45,9 +45,10 @@ export type BlockVerdict = 'accepted' | 'ignored' | 'orphan' | 'invalid';
 
 /**
  * The adapter's verdict on one transaction: `accepted` (new and valid, now in the mempool: relayed), `ignored`
- * (known, already in a block, or no room: not relayed, no blame), `invalid` (bad signature or payload: blamed).
+ * (known, or already in a block: not relayed, no blame), `busy` (no room now: not relayed, no blame, and forgotten
+ * by the seen-cache, so a later copy or announcement of it is taken), `invalid` (bad signature or payload: blamed).
  */
-export type TransactionVerdict = 'accepted' | 'ignored' | 'invalid';
+export type TransactionVerdict = 'accepted' | 'ignored' | 'busy' | 'invalid';
 
 export interface LedgerAdapter {
   /** Genesis block hash of the chain (32 bytes): hellos naming another chain are refused. */

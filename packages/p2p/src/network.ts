@@ -29,6 +29,7 @@ import { MAX_IDS_PER_REQUEST, MAX_PEER_ENTRIES, MAX_TRANSACTIONS_PER_MESSAGE } f
 import { Membership } from './membership.js';
 import {
   addressSigningMessage,
+  encodeTransactionIdsMessage,
   encodeTransactionsMessage,
   type AddressRecord,
   type Hello,
@@ -155,6 +156,10 @@ export class Network extends Emitter<NetworkEvents> {
   #lagAt = 0;
   #lastExchange = 0;
   #lastTipPoll = 0;
+  #lastResend = 0;
+  /** Ids (hex) of the transactions pending at the previous resend round. */
+  #pendingBefore = new Set<string>();
+  #resending = false;
   #lastPing = new WeakMap<Peer, number>();
   #pingNonce = 1;
   #fillScheduled = false;
@@ -164,6 +169,8 @@ export class Network extends Emitter<NetworkEvents> {
   readonly #disconnects: Record<string, number> = {};
   #bytesIn = 0;
   #bytesOut = 0;
+  /** Ids announced again by `#resendPending`. */
+  #resent = 0;
 
   /** @throws InvalidArgumentError, InvalidKeyError for bad options; InvalidArgumentError when chain ids differ */
   constructor(options: NetworkOptions, adapter: LedgerAdapter) {
@@ -315,6 +322,7 @@ export class Network extends Emitter<NetworkEvents> {
     this.#lastTick = now;
     this.#lastExchange = now;
     this.#lastTipPoll = now;
+    this.#lastResend = now;
     this.#timer = setInterval(() => this.#tick(), o.maintenanceIntervalMs);
     this.#fillOutbound();
   }
@@ -615,6 +623,58 @@ export class Network extends Emitter<NetworkEvents> {
       this.#lastTipPoll = now;
       for (const peer of this.#peers.values()) void this.#pollTip(peer);
     }
+    if (o.resendPendingIntervalMs > 0 && now - this.#lastResend >= o.resendPendingIntervalMs) {
+      this.#lastResend = now;
+      void this.#resendPending();
+    }
+  }
+
+  /**
+   * Announces again, to every peer and whatever it is thought to hold, the ids of the transactions that were pending
+   * here at the previous round and still are. A peer that lost them (it restarted: a node may hold a peer's
+   * transactions in memory only, since their origin keeps them; or its mempool was full) asks for them; a peer that
+   * has them ignores 32 bytes each. Without it, a record whose only other copy went down with a producer would wait
+   * for its origin's next new link.
+   */
+  async #resendPending(): Promise<void> {
+    const max = this.#options.maxPendingOffer;
+    if (this.#resending || this.#adapter.pendingTransactions === undefined || max === 0) return;
+    this.#resending = true;
+    try {
+      let txs: readonly Transaction[];
+      try {
+        txs = await this.#adapter.pendingTransactions(max);
+      } catch (error) {
+        this.#adapterFailed('pendingTransactions', error);
+        return;
+      }
+      const current = new Set<string>();
+      const stale: Uint8Array[] = [];
+      for (const tx of txs.slice(0, max)) {
+        let idBytes: Uint8Array;
+        try {
+          idBytes = transactionId(tx);
+        } catch (error) {
+          this.#adapterFailed('pendingTransactions', error);
+          return;
+        }
+        const id = toHex(idBytes);
+        current.add(id);
+        if (this.#pendingBefore.has(id)) stale.push(idBytes);
+      }
+      this.#pendingBefore = current;
+      if (stale.length === 0 || this.#state !== 'running') return;
+      const perMessage = Math.max(1, Math.min(MAX_TRANSACTIONS_PER_MESSAGE, Math.floor((this.#options.maxMessageBytes - 16) / 32)));
+      for (let i = 0; i < stale.length; i += perMessage) {
+        const message = encodeTransactionIdsMessage(stale.slice(i, i + perMessage));
+        for (const peer of this.#peers.values()) {
+          if (peer.state === 'open' && !peer.sendEncoded('transactionIds', message, true)) increment(this.#drops, 'backpressure', 1);
+        }
+      }
+      this.#resent += stale.length;
+    } finally {
+      this.#resending = false;
+    }
   }
 
   async #exchangePeers(peer: Peer): Promise<void> {
@@ -828,6 +888,7 @@ export class Network extends Emitter<NetworkEvents> {
     }
     let invalid = 0;
     let useful = 0;
+    let busy = 0;
     for (let i = 0; i < fresh.length; i++) {
       const verdict = verdicts[i];
       if (verdict === 'accepted') {
@@ -835,7 +896,13 @@ export class Network extends Emitter<NetworkEvents> {
         // Relayed by id: peers that lack it ask for it.
         this.#relay.enqueue(fresh[i]!.id, fresh[i]!.idBytes, undefined, peer.key);
       } else if (verdict === 'invalid') invalid++;
+      else if (verdict === 'busy') {
+        // Not taken for want of room: the origin's next announcement of it must not meet the seen-cache.
+        this.#seenTransactions.delete(fresh[i]!.id);
+        busy++;
+      }
     }
+    if (busy > 0) increment(this.#drops, 'ledger-full', busy);
     if (useful > 0) peer.score.reward(1);
     if (invalid > 0) this.#offence(peer, 'invalid-transaction', `${invalid} invalid transactions`, Math.min(invalid, 10));
   }
@@ -1261,6 +1328,7 @@ export class Network extends Emitter<NetworkEvents> {
       sync: this.#sync.status(),
       queues: { ledger: this.#ledger.size, relay: this.#relay.queued },
       seen: { transactions: this.#seenTransactions.size, blocks: this.#seenBlocks.size },
+      resent: { transactions: this.#resent },
     };
   }
 }

@@ -88,6 +88,12 @@ export interface NetworkOptions {
   readonly maxBufferedBytes?: number;
   /** Pending transactions offered to each new peer (when the adapter lists them). Default 10,000. */
   readonly maxPendingOffer?: number;
+  /**
+   * How often the ids of transactions still pending since the previous round (at most `maxPendingOffer`) are
+   * announced again to every peer, so a peer that lost them (restarted, or dropped them when its mempool was full)
+   * asks for them. 0 turns it off. Default 10,000 ms.
+   */
+  readonly resendPendingIntervalMs?: number;
   /** Headers per sync request (at most 2,000). Default 2,000. */
   readonly syncHeaderBatch?: number;
   /** Blocks per sync request (at most 512). Default 128. */
@@ -131,6 +137,7 @@ export interface ResolvedOptions {
   readonly maxLedgerQueue: number;
   readonly maxBufferedBytes: number;
   readonly maxPendingOffer: number;
+  readonly resendPendingIntervalMs: number;
   readonly syncHeaderBatch: number;
   readonly syncBlockBatch: number;
 }
@@ -244,6 +251,7 @@ export function resolveOptions(options: NetworkOptions): ResolvedOptions {
     maxLedgerQueue: int(options.maxLedgerQueue, 1_024, 'maxLedgerQueue', 1),
     maxBufferedBytes: int(options.maxBufferedBytes, 16 * 1024 * 1024, 'maxBufferedBytes', 0),
     maxPendingOffer: int(options.maxPendingOffer, 10_000, 'maxPendingOffer', 0),
+    resendPendingIntervalMs: int(options.resendPendingIntervalMs, 10_000, 'resendPendingIntervalMs', 0),
     syncHeaderBatch: int(options.syncHeaderBatch, MAX_HEADERS_PER_MESSAGE, 'syncHeaderBatch', 1, MAX_HEADERS_PER_MESSAGE),
     syncBlockBatch: int(options.syncBlockBatch, 128, 'syncBlockBatch', 1, MAX_BLOCKS_PER_MESSAGE),
   };

@@ -55,6 +55,8 @@ export interface NetworkStatus {
   readonly sync: SyncStatus;
   readonly queues: { readonly ledger: number; readonly relay: number };
   readonly seen: { readonly transactions: number; readonly blocks: number };
+  /** Ids of long-pending transactions announced to every peer again (see `resendPendingIntervalMs`). */
+  readonly resent: { readonly transactions: number };
 }
 
 const CLOSE_NAMES = new Map<number, string>([

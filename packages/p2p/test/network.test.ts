@@ -293,6 +293,43 @@ describe('partition', () => {
   });
 });
 
+describe('pending transactions announced again', () => {
+  it('a peer that had no room for them gets them from the next resend round', async () => {
+    const producer = NodeKey.generate();
+    const base = TestLedger.create(producer);
+    const a = await node(base, { resendPendingIntervalMs: 300 });
+    const b = await node(base.fork(), { seeds: [a.address] });
+    await waitFor(() => connectedTo(a, b) && connectedTo(b, a), 'connection');
+    b.ledger.full = true;
+    const txs = Array.from({ length: 40 }, () => makeTransaction(producer, base.chainId, 100));
+    a.ledger.acceptTransactions(txs);
+    a.network.broadcastTransactions(txs);
+    await waitFor(() => (b.network.status().drops['ledger-full'] ?? 0) === 40, 'b refused them for want of room');
+    expect(b.ledger.mempoolSize).toBe(0);
+    b.ledger.full = false;
+    // Pending at a for a whole round, then announced again; b asks for them (its seen-cache forgot them).
+    await waitFor(() => b.ledger.mempoolSize === 40, 'b took them from a resend', 5_000);
+    expect(a.network.status().resent.transactions).toBeGreaterThanOrEqual(40);
+  });
+
+  it('resends nothing when turned off', async () => {
+    const producer = NodeKey.generate();
+    const base = TestLedger.create(producer);
+    const a = await node(base, { resendPendingIntervalMs: 0 });
+    const b = await node(base.fork(), { seeds: [a.address] });
+    await waitFor(() => connectedTo(a, b) && connectedTo(b, a), 'connection');
+    b.ledger.full = true;
+    const txs = Array.from({ length: 5 }, () => makeTransaction(producer, base.chainId, 100));
+    a.ledger.acceptTransactions(txs);
+    a.network.broadcastTransactions(txs);
+    await waitFor(() => (b.network.status().drops['ledger-full'] ?? 0) === 5, 'b refused them');
+    b.ledger.full = false;
+    await sleep(1_000);
+    expect(b.ledger.mempoolSize).toBe(0);
+    expect(a.network.status().resent.transactions).toBe(0);
+  });
+});
+
 describe('lifecycle', () => {
   it('backs off exponentially from an unreachable seed', async () => {
     const base = TestLedger.create(NodeKey.generate());

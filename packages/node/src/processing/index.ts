@@ -5,6 +5,7 @@ export {
   type ProcessingPoolOptions,
   type ProcessingPoolStats,
   type RecordDraft,
+  type SignedRecord,
   type VerifyOptions,
 } from './pool.js';
 export {

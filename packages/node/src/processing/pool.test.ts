@@ -118,6 +118,16 @@ describe('ProcessingPool', () => {
     expect(pool.publicKey).toEqual(key.publicKey);
   });
 
+  it('hands back the id of each signed transaction, hashed on the worker', async () => {
+    const drafts = Array.from({ length: 130 }, (_, i) => draft(i));
+    const signed = await pool.signRecordsWithIds(drafts);
+    expect(signed).toHaveLength(drafts.length);
+    signed.forEach(({ transaction, id }, i) => {
+      expect(id).toEqual(transactionId(transaction));
+      expect(id).toEqual(transactionId(inline(drafts[i]!)));
+    });
+  });
+
   it('signs an empty payload and an empty batch', async () => {
     expect(await pool.signRecords([])).toEqual([]);
     const [tx] = await pool.signRecords([draft(1, { payload: new Uint8Array(0) })]);

@@ -52,6 +52,13 @@ export interface RecordDraft {
   readonly traceCodes: readonly string[];
 }
 
+/** A signed record and its transaction id. */
+export interface SignedRecord {
+  readonly transaction: Transaction;
+  /** `transactionId(transaction)`. */
+  readonly id: Uint8Array;
+}
+
 /** Where the pool reports a crashed worker. Compatible with the ingest logger. */
 export interface ProcessingLogger {
   warn(message: string, fields?: Readonly<Record<string, unknown>>): void;
@@ -249,6 +256,14 @@ export class ProcessingPool {
    *   WorkerCrashedError when a worker died holding part of the batch; ProcessingPoolStoppedError after `stop()`.
    */
   async signRecords(drafts: readonly RecordDraft[]): Promise<Transaction[]> {
+    return (await this.signRecordsWithIds(drafts)).map((s) => s.transaction);
+  }
+
+  /**
+   * `signRecords`, with each transaction's id (`transactionId`), hashed on the worker that signed it.
+   * @throws as `signRecords`.
+   */
+  async signRecordsWithIds(drafts: readonly RecordDraft[]): Promise<SignedRecord[]> {
     this.#assertRunning();
     const origin = this.publicKey;
     if (origin === null) throw new NoSigningKeyError('this processing pool was started without a node key seed');
@@ -290,7 +305,7 @@ export class ProcessingPool {
         // transactions take views into them instead of copies: one allocation per chunk, not four per record.
         const out = new Uint8Array(response.out);
         const data = new Uint8Array(response.data);
-        return meta.map((m, k): Transaction => {
+        return meta.map((m, k): SignedRecord => {
           const at = batch.offsets[k]!;
           const payloadEnd = batch.offsets[k + 1]!;
           const base = {
@@ -300,15 +315,16 @@ export class ProcessingPool {
             createdAt: m.createdAt,
             contentType: m.contentType,
             traceCodes: m.traceCodes,
-            payloadHash: out.subarray(k * SIGN_RESULT_BYTES + 64, (k + 1) * SIGN_RESULT_BYTES),
+            payloadHash: out.subarray(k * SIGN_RESULT_BYTES + 64, k * SIGN_RESULT_BYTES + 96),
             payloadSize: payloadEnd - at - 32,
           };
           const header: TxHeader = m.source === null ? base : { ...base, source: m.source };
-          return {
+          const transaction: Transaction = {
             header,
             signature: out.subarray(k * SIGN_RESULT_BYTES, k * SIGN_RESULT_BYTES + 64),
             payload: data.subarray(at + 32, payloadEnd),
           };
+          return { transaction, id: out.subarray(k * SIGN_RESULT_BYTES + 96, (k + 1) * SIGN_RESULT_BYTES) };
         });
       }),
     );

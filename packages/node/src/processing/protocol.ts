@@ -39,7 +39,7 @@ export type WorkerRequest =
 
 export type WorkerResponse =
   | { readonly type: 'ready'; readonly publicKey: Uint8Array | null }
-  /** 96 bytes per record: the 64-byte signature, then the 32-byte payload hash. */
+  /** 128 bytes per record: the 64-byte signature, the 32-byte payload hash, then the 32-byte transaction id. */
   | {
       readonly type: 'signed';
       readonly id: number;
@@ -66,7 +66,7 @@ export interface WorkerInit {
   readonly testHooks: boolean;
 }
 
-export const SIGN_RESULT_BYTES = 96;
+export const SIGN_RESULT_BYTES = 128;
 
 /** Packs `items` into one fresh buffer. `prefix`, when given, is written before every item (the chain id). */
 export function packItems(items: readonly Uint8Array[], prefixes?: readonly Uint8Array[]): PackedBatch {

@@ -8,6 +8,7 @@ import {
   NodeKey,
   decodeTransaction,
   getCryptoProvider,
+  transactionId,
   txSigningMessage,
   verifyTransaction,
   type TxHeader,
@@ -77,6 +78,8 @@ function sign(request: Extract<WorkerRequest, { type: 'sign' }>): ArrayBuffer {
     }
     out.set(signature, i * SIGN_RESULT_BYTES);
     out.set(payloadHash, i * SIGN_RESULT_BYTES + 64);
+    // The id too: the mempool needs it at once, and hashing it here keeps that work off the node's main thread.
+    out.set(transactionId({ header, signature }, provider), i * SIGN_RESULT_BYTES + 96);
   }
   return out.buffer;
 }

@@ -99,11 +99,15 @@ export class TestLedger implements LedgerAdapter {
     return this.#mempool.has(id) || this.#included.has(id);
   }
 
+  /** While true, new valid transactions are answered `busy` (a mempool with no room), not taken. */
+  full = false;
+
   acceptTransactions(txs: readonly Transaction[], _from?: PeerRef): TransactionVerdict[] {
     return txs.map((tx) => {
       const id = toHex(transactionId(tx));
       if (this.#mempool.has(id) || this.#included.has(id)) return 'ignored';
       if (!verifyTransaction(tx, { chainId: this.chainId }).valid) return 'invalid';
+      if (this.full) return 'busy';
       this.#mempool.set(id, tx);
       this.accepted.tx++;
       return 'accepted';
