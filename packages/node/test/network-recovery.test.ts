@@ -1,6 +1,7 @@
 /**
  * Self-repair of the local network with real node processes: a thin node killed with SIGKILL while it ingests is
- * restarted and catches up (and every record it acknowledged before the kill still reaches a block), and an archive
+ * restarted and catches up (and every record it acknowledged before the kill still reaches a block), the producer
+ * killed with SIGKILL while it holds a peer's records in memory only still puts them in blocks after a restart, and an archive
  * node joining late syncs a chain of a few hundred blocks, payloads included. Blocks are cut one transaction each
  * (`producer.maxBlockTransactions: 1`) so a few hundred records make a few hundred blocks.
  */
@@ -90,6 +91,25 @@ describe('a local network repairing itself', () => {
     // The thin node's own records stayed in full there.
     const own = await getJson<TxViewFull>(`${thinNow}/v1/transactions/${acknowledged[0]!}`);
     expect(own.body).toMatchObject({ status: 'committed', stripped: false });
+  }, 300_000);
+
+  it('the producer killed with SIGKILL while it holds a peer\'s records in memory only: they still reach a block', async () => {
+    // Blocks of one transaction every 100 ms: 80 records from the thin node wait seconds in the producer's mempool,
+    // where a peer's transactions are held in memory only (their origin keeps them durably).
+    const thinUrl = net.url('thin');
+    const before = await netStatus(net.url('full'));
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(...(await batch(thinUrl, `held-by-producer-${i}`, 20)));
+    await waitFor('the producer to hold the thin node\'s records', async () => (await netStatus(net.url('full'))).mempool.count >= 40, 30_000, 20);
+    await net.kill('full');
+    await net.start('full');
+    const fullNow = net.url('full');
+    await waitForPeers([fullNow, thinUrl], 1, 60_000);
+    // The restarted producer lost them; the thin node offers its pending records again on the new link.
+    await allCommitted(fullNow, ids, 90_000);
+    await allCommitted(thinUrl, ids, 90_000);
+    const tip = await waitForConvergence([fullNow, thinUrl], before.height + ids.length, 90_000);
+    expect(tip.height).toBeGreaterThanOrEqual(before.height + ids.length);
   }, 300_000);
 
   it(`syncs a late joiner over a chain of ${LATE_BLOCKS}+ blocks, payloads included on an archive node`, async () => {
