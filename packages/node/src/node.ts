@@ -126,6 +126,8 @@ export class SafechainNode implements NodeService {
   #committing = false;
   /** Payload arrays the workers hashed and signed in this process (see `KnownValidTransactions.hashedByUs`). */
   readonly #signedHere = new WeakSet<Uint8Array>();
+  /** Why this node, though listed as a producer or validator, does not produce (undefined when it does or is not). */
+  readonly #cannotProduce: string | undefined;
   /** Ids the workers computed for the transactions they signed: the mempool need not hash them again. */
   readonly #signedIds = new WeakMap<Transaction, Uint8Array>();
   #lastBlockAt = 0;
@@ -174,7 +176,13 @@ export class SafechainNode implements NodeService {
             return { items: items.filter((t): t is TxView => t !== undefined), next: page.next };
           };
     this.log = parts.log;
-    const produces = (this.type === 'full' || this.type === 'producer') && mayProduce(this.spec, this.key.id);
+    const listed = (this.type === 'full' || this.type === 'producer') && mayProduce(this.spec, this.key.id);
+    const threshold = sealThreshold(this.spec);
+    // A block of such a chain needs co-signatures of other validators, and gathering them over the network is not
+    // built yet: a producer here would cut blocks the Block Tree can only refuse, every interval. The node runs as a
+    // full node that validates and stores the chain instead, and says so when it starts.
+    this.#cannotProduce = listed && threshold > 1 ? `poa threshold ${threshold}: gathering co-signatures from other validators is not implemented, so this validator does not produce blocks` : undefined;
+    const produces = listed && this.#cannotProduce === undefined;
     this.producer = produces
       ? new BlockProducer({
           tree: this.tree,
@@ -331,6 +339,7 @@ export class SafechainNode implements NodeService {
     this.tree.on('equivocation', (e) => this.log.error('validator signed two blocks at one height', { validator: e.validator, height: e.height }));
     this.producer?.on('block:produced', ({ block }) => this.log.debug('block produced', { height: block.header.height, transactions: block.data.length }));
     this.producer?.on('production:failed', ({ error }) => this.log.warn('block production failed', { error }));
+    if (this.#cannotProduce !== undefined) this.log.warn('not producing blocks', { reason: this.#cannotProduce });
   }
 
   #createIngest(): FileIngest {
@@ -595,6 +604,12 @@ export class SafechainNode implements NodeService {
  * Whether the chain lets this key seal at all: a full node of a chain whose genesis names other producers (or
  * validators) runs no Block Producer, which would otherwise go through the mempool every interval for nothing.
  */
+/** Distinct seals a block of the chain needs (1 for every engine but poa). */
+function sealThreshold(spec: ChainSpec): number {
+  const c = spec.consensus;
+  return c.engine === 'poa' && typeof c['threshold'] === 'number' ? c['threshold'] : 1;
+}
+
 function mayProduce(spec: ChainSpec, keyId: string): boolean {
   const c = spec.consensus;
   const listed = c.engine === 'single' ? c['producers'] : c.engine === 'poa' ? c['validators'] : undefined;
