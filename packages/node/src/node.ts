@@ -79,6 +79,13 @@ function checkRecord(r: RecordInput, i: number): void {
 
 /** A stop step that takes longer than this is named in the log (and again every interval). */
 const STOP_STEP_WARN_MS = 5_000;
+/**
+ * How long a stop lets the API's open connections finish: requests in progress complete, and new ones on open
+ * connections get 503 with `Connection: close`. After that every remaining connection is cut (its requests were
+ * not answered, so nothing is acknowledged that was not kept): a client holding a half-sent request, or one that
+ * keeps a connection busy, must not hold a stopping node for minutes.
+ */
+const API_CLOSE_GRACE_MS = 5_000;
 
 /**
  * A safechain node: the modules its configuration enables, assembled and started in order and stopped in reverse.
@@ -569,6 +576,21 @@ export class SafechainNode implements NodeService {
     return this.#apiUrl;
   }
 
+  async #closeApi(): Promise<void> {
+    const api = this.#api;
+    if (api === null) return;
+    const closed = api.close();
+    const cut = setTimeout(() => {
+      this.log.warn('stopping: closing the API connections still open', { afterMs: API_CLOSE_GRACE_MS });
+      api.server.closeAllConnections();
+    }, API_CLOSE_GRACE_MS);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(cut);
+    }
+  }
+
   /** Stops in reverse order of start: intake first, then production, API, workers, store. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async (): Promise<void> => {
@@ -589,7 +611,7 @@ export class SafechainNode implements NodeService {
       };
       await step('ingest', () => this.ingest?.stop());
       await step('producer', () => this.producer?.stop());
-      await step('api', () => this.#api?.close());
+      await step('api', () => this.#closeApi());
       await step('network', () => this.network?.stop());
       this.mempool.close();
       await step('query index', () => this.#queryIndex?.close());
