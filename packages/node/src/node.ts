@@ -330,6 +330,7 @@ export class SafechainNode implements NodeService {
       m.gauge('safechain_network_drops', 'Peer messages dropped (all reasons; see /v1/status for each)', () =>
         Object.values(network.status().drops).reduce((a, b) => a + b, 0),
       );
+      m.gauge('safechain_network_resent_transactions', 'Ids of long-pending transactions announced to peers again', () => network.status().resent.transactions);
     }
     this.tree.on('tip:changed', (e) => {
       m.inc('safechain_blocks_committed_total', 'Blocks that joined the canonical chain');
@@ -651,6 +652,8 @@ function networkSummary(network: Network): Readonly<Record<string, unknown>> {
     // Refused handshakes show here (notAMember, banned, ...): an operator's first question when a node stays alone.
     disconnects: s.disconnects,
     sync: s.sync,
+    // Ids of long-pending transactions announced to peers again: climbs when blocks do not take records in.
+    resent: s.resent,
   };
 }
 
