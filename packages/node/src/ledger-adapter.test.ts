@@ -11,7 +11,7 @@ const peer = NodeKey.fromSeed(new Uint8Array(32).fill(4));
 const T0 = 1_700_000_000_000;
 const from = { key: peer.id, address: '127.0.0.1:1' };
 
-async function setup(maxCount: number) {
+async function setup(maxCount: number, known = new KnownValidTransactions()) {
   const consensus = singleConsensus({ producers: [producer.id] });
   const genesis = createGenesisBlock({ name: 'ledger-adapter', consensus: { engine: 'single', producers: [producer.id] } }, T0);
   const chainId = blockHash(genesis.header);
@@ -21,7 +21,7 @@ async function setup(maxCount: number) {
   const adapter = createLedgerAdapter({
     tree,
     mempool,
-    known: new KnownValidTransactions(),
+    known,
     verify: async (txs) => txs.map((tx) => verifyTransaction(tx, { chainId }).valid),
   });
   let sequence = 0;
@@ -45,6 +45,17 @@ describe('the node ledger adapter', () => {
     expect(await storedPending(store)).toBe(0);
     // The same again: known, not blamed, not relayed.
     expect(await adapter.acceptTransactions(txs, from)).toEqual(['ignored', 'ignored', 'ignored']);
+  });
+
+  it('remembers the verified payload arrays, so their block does not hash them again, and only those arrays', async () => {
+    const known = new KnownValidTransactions();
+    const { adapter, tx } = await setup(10, known);
+    const t = tx();
+    expect(await adapter.acceptTransactions([t], from)).toEqual(['accepted']);
+    const id = transactionId(t);
+    expect(known.has(id)).toBe(true);
+    expect(known.hashedByUs(id, t.payload!)).toBe(true);
+    expect(known.hashedByUs(id, t.payload!.slice())).toBe(false);
   });
 
   it('answers busy when the mempool has no room, so the network lets them come again', async () => {

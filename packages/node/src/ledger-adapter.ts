@@ -149,7 +149,9 @@ export function createLedgerAdapter(parts: {
         const report = await mempool.add(good, { ids: goodIds, durable: false });
         report.outcomes.forEach((o, k) => {
           verdicts[goodIndex[k]!] = o.status === 'added' ? 'accepted' : o.status === 'invalid' ? 'invalid' : 'ignored';
-          if (o.status === 'added') known.remember([o.id]);
+          // The worker checked this very payload array against the signed header: a block that carries it (the
+          // network restores stripped payloads from the mempool) need not hash it again.
+          if (o.status === 'added') known.remember([o.id], [good[k]!.payload]);
         });
       } catch (error) {
         // A full mempool is backpressure, not the peer's fault: they come again, announced by their origin while

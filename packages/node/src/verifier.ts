@@ -11,7 +11,7 @@ export class KnownValidTransactions {
   readonly #ids = new Set<string>();
   readonly #limit: number;
   /**
-   * Payload arrays whose hash this node computed itself when it signed them, by the key of their transaction: a
+   * Payload arrays whose hash this node computed itself (signing, or verifying a peer's), by the key of their transaction: a
    * block holding that very array for that transaction need not hash its bytes again. Weak: it holds nothing alive.
    */
   readonly #hashedPayloads = new WeakMap<Uint8Array, string>();
@@ -22,7 +22,8 @@ export class KnownValidTransactions {
 
   /**
    * Remembers ids as valid. With `hashedPayloads` (the same order as `ids`), also remembers those payload arrays as
-   * hashed: only for arrays whose bytes this node hashed itself into the transaction's signed header.
+   * hashed: only for arrays whose bytes this node hashed itself, into the transaction's signed header when it signed
+   * it, or against that header when it verified a peer's transaction (arrays are never written to once decoded).
    */
   remember(ids: readonly Uint8Array[], hashedPayloads?: readonly (Uint8Array | undefined)[]): void {
     for (let i = 0; i < ids.length; i++) {
@@ -42,7 +43,7 @@ export class KnownValidTransactions {
     return this.#ids.has(keyOf(id));
   }
 
-  /** True when `id` is known and `payload` is the array this node hashed when it signed that transaction. */
+  /** True when `id` is known and `payload` is the array this node hashed when it signed or verified that transaction. */
   hashedByUs(id: Uint8Array, payload: Uint8Array): boolean {
     const key = keyOf(id);
     return this.#ids.has(key) && this.#hashedPayloads.get(payload) === key;
