@@ -11,6 +11,7 @@ import {
   MAX_BLOCK_TRANSACTIONS,
   MerkleTree,
   toHex,
+  verifyBlockSignatures,
   verifyTransaction,
   ZERO_HASH,
   type Block,
@@ -107,6 +108,15 @@ export interface ReorgEvent {
    */
   readonly returned: readonly PendingTransaction[];
 }
+
+/**
+ * `checkCandidate`'s answer: whether this node may add its seal to a block that is still gathering seals. `reason` is
+ * an `InvalidBlockReason`, `not-on-tip` (the block does not extend this node's canonical tip), `duplicate` (the block
+ * is already stored) or `future` (its timestamp is ahead of this node's clock).
+ */
+export type CandidateVerdict =
+  | { readonly valid: true; readonly hash: Uint8Array }
+  | { readonly valid: false; readonly reason: InvalidBlockReason | 'not-on-tip' | 'duplicate' | 'future'; readonly message: string };
 
 export type AddBlockResult =
   | {
@@ -285,6 +295,8 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
   readonly #orphans: BlockPool;
   readonly #future: BlockPool;
   readonly #mutex = new Mutex();
+  /** True while `checkCandidate` runs (under the mutex): its rejections are answers, not events. */
+  #quiet = false;
   readonly #nodes = new Map<string, TreeNode>();
   readonly #canonical = new Map<number, string>();
   readonly #equivocations: EquivocationEvidence[] = [];
@@ -476,6 +488,62 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
   }
 
   /**
+   * Checks a block that is still gathering seals (proof of authority with a threshold above one) before this node
+   * adds its own, without storing it: it must extend the canonical tip and pass every rule `addBlock` applies, except
+   * that too few seals is accepted (the seals it has must be valid). Transactions may come stripped: their
+   * signatures and ids are checked here, their payloads when the sealed block arrives. Rejections are not emitted as
+   * `block:rejected`. Runs in turn with `addBlock`.
+   * @throws as `addBlock`.
+   */
+  checkCandidate(block: Block): Promise<CandidateVerdict> {
+    return this.#mutex.run(async () => {
+      this.#quiet = true;
+      try {
+        return await this.#checkCandidate(block);
+      } finally {
+        this.#quiet = false;
+      }
+    });
+  }
+
+  async #checkCandidate(block: Block): Promise<CandidateVerdict> {
+    const no = (reason: InvalidBlockReason | 'not-on-tip' | 'duplicate' | 'future', message: string): CandidateVerdict => ({ valid: false, reason, message });
+    const structure = this.#checkStructure(block);
+    if ('status' in structure) return no(structure.reason, structure.message);
+    const { hash } = structure;
+    const header = block.header;
+    if (await this.#store.hasBlock(hash)) return no('duplicate', 'the block is already stored');
+    const parent = this.#tip;
+    if (!equalBytes(header.previousHash, parent.hash) || header.height !== parent.header.height + 1) {
+      return no('not-on-tip', `height ${header.height} on ${toHex(header.previousHash)}; the tip is ${parent.header.height} ${parent.key}`);
+    }
+    const body = checkBlockBody(block);
+    if (!body.valid) return no(body.reason === 'duplicate-transaction' ? 'duplicate-in-block' : body.reason, body.message);
+    for (let i = 0; i < block.data.length; i++) {
+      if (!equalBytes(block.data[i]!.header.chainId, this.#genesisHash)) return no('wrong-chain', `transaction ${i} belongs to another chain`);
+    }
+    const ancestors = await this.#ancestorsFrom(parent, Math.min(this.#consensus.ancestryDepth, parent.header.height + 1));
+    let verdict;
+    try {
+      verdict = this.#consensus.validateHeader(header, ancestors, this.#now());
+    } catch (error) {
+      return no('consensus', `consensus engine failed: ${errorMessage(error)}`);
+    }
+    if (verdict.status === 'future') return no('future', `timestamp ${header.timestamp} is ahead of this node's clock`);
+    if (verdict.status === 'invalid') {
+      // Too few seals is what a candidate is; the engine stops before checking them then, so they are checked here.
+      if (verdict.reason !== 'below-threshold') return no('consensus', verdict.message);
+      const seals = verifyBlockSignatures(header);
+      if (!seals.valid) return no('consensus', seals.message);
+    }
+    const duplicate = await this.#findDuplicate(body.ids, await this.#ancestry(parent));
+    if (duplicate !== undefined) return no('duplicate-transaction', `transaction ${duplicate} is already on the chain`);
+    const signatures = await this.#verifySignatures(block.data, body.ids);
+    if (signatures !== undefined) return no('bad-transaction-signature', signatures);
+    return { valid: true, hash };
+  }
+
+  /**
    * Judges every held future block whose time has come again; returns their results in order of arrival.
    * @throws as `addBlock`.
    */
@@ -511,7 +579,7 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
       consensusReason === undefined
         ? { status: 'invalid', hash, height, reason, message }
         : { status: 'invalid', hash, height, reason, message, consensusReason };
-    this.emit('block:rejected', result);
+    if (!this.#quiet) this.emit('block:rejected', result);
     return result;
   }
 

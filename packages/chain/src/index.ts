@@ -10,6 +10,7 @@ export {
   type BlockAddedEvent,
   type BlockTreeEvents,
   type BlockTreeOptions,
+  type CandidateVerdict,
   type ChainTip,
   type InvalidBlockReason,
   type InvalidBlockResult,

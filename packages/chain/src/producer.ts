@@ -34,10 +34,11 @@ export interface BlockProducerOptions {
   readonly now?: () => number;
   /**
    * Gathers further seals before the block is added (proof of authority with a threshold above one: the node asks
-   * other validators over the network). Receives the header this node sealed; resolves with the header carrying
-   * enough seals. Must honour `signal`.
+   * other validators over the network). Receives the header this node sealed and the block's transactions; resolves
+   * with the header carrying enough seals, or with a whole other block to add instead (a block this node proposed
+   * at the same height before a restart: a validator must finish that one, not seal a second). Must honour `signal`.
    */
-  readonly collectSeals?: (header: BlockHeader, signal: AbortSignal) => Promise<BlockHeader>;
+  readonly collectSeals?: (header: BlockHeader, signal: AbortSignal, transactions: readonly Transaction[]) => Promise<BlockHeader | Block>;
 }
 
 export interface BlockProducerEvents {
@@ -181,15 +182,15 @@ export class BlockProducer extends Emitter<BlockProducerEvents> {
     const prepared = this.#consensus.prepareHeader(unsealed.header, ancestors, this.#key.publicKey, now);
     if (prepared === null) return null;
 
-    let header: BlockHeader;
+    let block: Block;
     try {
-      header = await this.#consensus.seal(prepared, this.#key, signal);
-      if (this.#collectSeals !== undefined) header = await this.#collectSeals(header, signal);
+      const header = await this.#consensus.seal(prepared, this.#key, signal);
+      const gathered = this.#collectSeals === undefined ? header : await this.#collectSeals(header, signal, transactions);
+      block = 'data' in gathered ? gathered : { header: gathered, data: transactions };
     } catch (error) {
       if (isAbort(error, signal)) return null;
       throw error;
     }
-    const block: Block = { header, data: transactions };
     const result = await this.#tree.addBlock(block);
     if (result.status === 'canonical' || result.status === 'fork') {
       this.emit('block:produced', { block, result });

@@ -2,7 +2,8 @@
  * `@safechain/node`: assembles the modules a configuration enables (Ingest, Processing, Block Producer, Block Tree,
  * Storage with its retention filter, API) into a running node of one of the paper's four types.
  */
-export { SafechainNode, NodeNotReadyError, RecordRejectedError, type NodeStartOptions } from './node.js';
+export { AlreadySealedError, SafechainNode, NodeNotReadyError, RecordRejectedError, type NodeStartOptions } from './node.js';
+export { SealGuard, SealRecordCorruptError } from './seal-guard.js';
 export {
   applyOverrides,
   ConfigError,

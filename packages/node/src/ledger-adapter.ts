@@ -63,8 +63,10 @@ export function createLedgerAdapter(parts: {
   readonly verify: (txs: readonly Transaction[], ids?: readonly Uint8Array[]) => Promise<readonly boolean[]>;
   /** Which payloads this node keeps: the others are not fetched from peers for the blocks it receives. */
   readonly retention?: RetentionFilter;
+  /** A validator's seal for a block another validator is gathering seals for (poa, threshold above one). */
+  readonly cosign?: (block: Block) => Promise<Uint8Array | undefined>;
 }): LedgerAdapter {
-  const { tree, mempool, known, verify, retention } = parts;
+  const { tree, mempool, known, verify, retention, cosign } = parts;
   // Ids of transactions that joined the canonical chain lately: flooded copies arriving after their block.
   const committed = new SeenCache(200_000);
   tree.on('tip:changed', (e) => {
@@ -162,6 +164,7 @@ export function createLedgerAdapter(parts: {
       return verdicts;
     },
     ...(retention === undefined ? {} : { wantsPayload: (tx: Transaction): boolean => retention.keeps(tx) }),
+    ...(cosign === undefined ? {} : { cosign: (block: Block): Promise<Uint8Array | undefined> => cosign(block) }),
     pendingTransactions: (max: number): readonly Transaction[] => mempool.take({ maxCount: Math.max(1, max), maxBytes: 64 * 1024 * 1024 }),
   };
 }

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
   blockHash,
+  equalBytes,
   fromHex,
   getCryptoProvider,
   MAX_CONTENT_TYPE_BYTES,
@@ -14,6 +15,7 @@ import {
   toHex,
   utf8,
   type Block,
+  type BlockHeader,
   type NodeKey,
   type ProofBundle,
   type Transaction,
@@ -34,12 +36,18 @@ import { FileIngest, type IngestRecord, type IngestSink } from './ingest/index.j
 import { ProcessingPool, type RecordDraft } from './processing/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { SealGuard } from './seal-guard.js';
 import { SequenceLease } from './sequence.js';
 import { cachedVerifier, KnownValidTransactions } from './verifier.js';
 
 /** A record handed to the node is outside core's limits; the message names the field. */
 export class RecordRejectedError extends SafechainError {
   override readonly name = 'RecordRejectedError' as const;
+}
+
+/** This node already sealed another block at this height (or a higher one): sealing this one would equivocate. */
+export class AlreadySealedError extends SafechainError {
+  override readonly name = 'AlreadySealedError' as const;
 }
 
 /** The node is starting or stopping and cannot take this request. */
@@ -133,6 +141,8 @@ export class SafechainNode implements NodeService {
   #committing = false;
   /** Payload arrays the workers hashed and signed in this process (see `KnownValidTransactions.hashedByUs`). */
   readonly #signedHere = new WeakSet<Uint8Array>();
+  /** What this validator sealed (poa with a threshold above one), else null. */
+  readonly #sealGuard: SealGuard | null;
   /** Why this node, though listed as a producer or validator, does not produce (undefined when it does or is not). */
   readonly #cannotProduce: string | undefined;
   /** Ids the workers computed for the transactions they signed: the mempool need not hash them again. */
@@ -155,6 +165,7 @@ export class SafechainNode implements NodeService {
     sequence: SequenceLease;
     log: Logger;
     queryIndex: QueryIndex | null;
+    sealGuard: SealGuard | null;
   }) {
     this.config = parts.options.config;
     this.dataDir = parts.options.dataDir;
@@ -173,6 +184,7 @@ export class SafechainNode implements NodeService {
     this.#verifications = parts.verifications;
     this.#sequence = parts.sequence;
     this.#queryIndex = parts.queryIndex;
+    this.#sealGuard = parts.sealGuard;
     const index = parts.queryIndex;
     this.query =
       index === null
@@ -185,10 +197,13 @@ export class SafechainNode implements NodeService {
     this.log = parts.log;
     const listed = (this.type === 'full' || this.type === 'producer') && mayProduce(this.spec, this.key.id);
     const threshold = sealThreshold(this.spec);
-    // A block of such a chain needs co-signatures of other validators, and gathering them over the network is not
-    // built yet: a producer here would cut blocks the Block Tree can only refuse, every interval. The node runs as a
-    // full node that validates and stores the chain instead, and says so when it starts.
-    this.#cannotProduce = listed && threshold > 1 ? `poa threshold ${threshold}: gathering co-signatures from other validators is not implemented, so this validator does not produce blocks` : undefined;
+    // A block of such a chain needs the seals of other validators, gathered over the network: without it a producer
+    // here would cut blocks the Block Tree can only refuse, every interval. The node then runs as a full node that
+    // validates and stores the chain, and says so when it starts.
+    this.#cannotProduce =
+      listed && threshold > 1 && !this.config.network.enabled
+        ? `poa threshold ${threshold}: the other validators' seals are gathered over the network, which this configuration disables`
+        : undefined;
     const produces = listed && this.#cannotProduce === undefined;
     this.producer = produces
       ? new BlockProducer({
@@ -200,6 +215,7 @@ export class SafechainNode implements NodeService {
           maxBlockBytes: this.config.producer.maxBlockBytes,
           maxBlockTransactions: this.config.producer.maxBlockTransactions,
           emptyBlocks: this.config.producer.emptyBlocks,
+          ...(threshold > 1 ? { collectSeals: (header: BlockHeader, signal: AbortSignal, txs: readonly Transaction[]) => this.#collectSeals(header, signal, txs) } : {}),
         })
       : null;
     this.ingest = this.config.ingest.enabled ? this.#createIngest() : null;
@@ -214,6 +230,7 @@ export class SafechainNode implements NodeService {
       known: this.#known,
       verify: (txs, ids) => this.#verifications.verify(txs, ids),
       retention: this.retention,
+      ...(this.#sealGuard === null ? {} : { cosign: (block: Block) => this.#cosign(block) }),
     });
     const network = createNetwork(
       {
@@ -229,6 +246,51 @@ export class SafechainNode implements NodeService {
     if (n.allow.length === 0) this.log.warn('network open to every node of this chain: list members in network.allow');
     network.on('adapter:failed', (e) => this.log.warn('network adapter call failed', { ...e }));
     return network;
+  }
+
+  /**
+   * Gathers the other validators' seals for a block this node proposes (poa with a threshold above one). This
+   * node's own seal counts like any other: it is claimed first, so the node never seals two blocks at one height.
+   * Gives up (BlockSupersededError) once another block filled the height.
+   * @throws AlreadySealedError; the network's errors; the abort reason when production is stopped.
+   */
+  async #collectSeals(header: BlockHeader, signal: AbortSignal, transactions: readonly Transaction[]): Promise<BlockHeader | Block> {
+    const guard = this.#sealGuard;
+    const network = this.network;
+    if (guard === null || network === null) throw new AlreadySealedError('this node cannot gather seals (not a validator, or no network)');
+    const c = this.spec.consensus;
+    const validators = Array.isArray(c['validators']) ? c['validators'].filter((v): v is string => typeof v === 'string') : [];
+    const gather = (h: BlockHeader, txs: readonly Transaction[]): Promise<BlockHeader> =>
+      network.collectSeals(h, txs, { validators, threshold: sealThreshold(this.spec), stillWanted: () => this.tree.tip.height < h.height }, signal);
+    if (await guard.claimProposal({ header, data: transactions })) return gather(header, transactions);
+    // This node already sealed a block at this height. When that was its own proposal, cut short by a restart, it
+    // finishes that block instead (the producer adds it; the new transactions stay pending).
+    const earlier = guard.proposal;
+    if (earlier !== undefined && earlier.header.height === header.height) {
+      this.log.info('finishing the block this node proposed before it restarted', { height: header.height });
+      return { header: await gather(earlier.header, earlier.data), data: earlier.data };
+    }
+    throw new AlreadySealedError(`this node already sealed another block at height ${header.height}, or a higher one (${guard.last?.height ?? '?'})`);
+  }
+
+  /**
+   * This validator's seal for a block another validator proposes and is gathering seals for: only for a block that
+   * extends this node's canonical tip and passes every rule but the seal count, and only one block per height.
+   */
+  async #cosign(block: Block): Promise<Uint8Array | undefined> {
+    const guard = this.#sealGuard;
+    if (guard === null) return undefined;
+    const verdict = await this.tree.checkCandidate(block);
+    if (!verdict.valid) {
+      this.log.debug('seal refused', { height: block.header.height, reason: verdict.reason, message: verdict.message });
+      return undefined;
+    }
+    if (!(await guard.claim(block.header.height, verdict.hash))) {
+      this.log.info('seal refused: already sealed another block at this height', { height: block.header.height });
+      return undefined;
+    }
+    const sealed = await this.consensus.seal(block.header, this.key);
+    return sealed.signatures.find((s) => equalBytes(s.publicKey, this.key.publicKey))?.signature;
   }
 
   /**
@@ -274,7 +336,9 @@ export class SafechainNode implements NodeService {
       const sequence = await SequenceLease.open(store);
       // Archive queries (GraphQL) on the node types that keep all transaction data.
       const queryIndex = archive ? await QueryIndex.open(join(options.dataDir, 'chain', 'query.sqlite'), tree, store, log.child({ module: 'query' })) : null;
-      node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, verifications, sequence, log, queryIndex });
+      // A validator of a chain whose blocks need several seals keeps a durable record of what it sealed.
+      const sealGuard = sealThreshold(spec) > 1 && spec.consensus.engine === 'poa' && mayProduce(spec, key.id) ? await SealGuard.open(store) : null;
+      node = new SafechainNode({ options, key, genesis, spec, consensus, store, tree, mempool, pool, retention, known, verifications, sequence, log, queryIndex, sealGuard });
       await node.#startModules();
       return node;
     } catch (error) {

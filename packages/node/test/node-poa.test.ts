@@ -1,7 +1,8 @@
 /**
- * A validator of a proof-of-authority chain whose threshold is above one: a block needs co-signatures of other
- * validators, which the node cannot gather over the network yet. It must say so when it starts and run as a full
- * node (take records in, keep them pending), not cut a block every interval that its own Block Tree refuses.
+ * Proof of authority with a threshold above one, with real node processes: validators take turns proposing, each
+ * block gathers the other validators' seals over the network before it is added, and every node ends on one chain
+ * whose blocks carry the threshold of seals. A validator whose configuration disables the network cannot gather
+ * seals: it says so and runs as a full node instead of cutting blocks its own Block Tree would refuse.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,16 +10,122 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NodeKey } from '@safechain/core';
 import { createGenesisBlock } from '@safechain/consensus';
 import { encodeGenesisFile, initDataDir, KEY_FILE } from '../src/data-dir.js';
-import { killChildren, postJson, removeDir, sleep, startFullNode, status, tempDir, waitFor } from './helpers/node-process.js';
+import { Cluster, killClusterChildren, waitForConvergence, waitForPeers } from './helpers/net-cluster.js';
+import { getJson, killChildren, postJson, postNdjson, removeDir, sleep, startFullNode, status, tempDir, waitFor, writeConfig, type TxView } from './helpers/node-process.js';
+
+interface SignedBlockView {
+  readonly height: number;
+  readonly signers: readonly string[];
+}
 
 const dirs: string[] = [];
 afterAll(async () => {
+  await killClusterChildren();
   await killChildren();
   for (const d of dirs) await removeDir(d);
 });
 
-describe('a poa validator when blocks need more than its own seal', () => {
-  it('says it does not produce, keeps records pending and keeps running', async () => {
+describe('proof of authority, two of three validators per block', () => {
+  it('takes turns proposing, gathers seals over the network, and every node keeps the same chain', async () => {
+    const root = await tempDir('poa-net');
+    dirs.push(root);
+    const net = await Cluster.create({
+      root,
+      genesisBy: 'v1',
+      seed: 'v1',
+      poa: { validators: ['v1', 'v2', 'v3'], threshold: 2 },
+      members: [
+        { name: 'v1', type: 'full' },
+        { name: 'v2', type: 'full' },
+        { name: 'v3', type: 'full' },
+      ],
+    });
+    await net.startAll(['v1', 'v2', 'v3']);
+    const urls = ['v1', 'v2', 'v3'].map((n) => net.url(n));
+    await waitForPeers(urls, 2, 60_000);
+
+    const ids: string[] = [];
+    for (const [i, url] of urls.entries()) {
+      const r = await postNdjson<{ ids: string[] }>(`${url}/v1/records/batch`, Array.from({ length: 20 }, (_, k) => ({ json: { from: i, k } })));
+      expect(r.status).toBe(202);
+      ids.push(...r.body.ids);
+    }
+    // Every record reaches a block on every node.
+    for (const url of urls) {
+      await waitFor(
+        `all records committed at ${url}`,
+        async () => {
+          const views = await Promise.all(ids.map((id) => getJson<TxView>(`${url}/v1/transactions/${id}?payload=false`)));
+          return views.every((v) => v.status === 200 && v.body.status === 'committed');
+        },
+        60_000,
+        200,
+      );
+    }
+    const tip = await waitForConvergence(urls, 1, 60_000);
+    // Every block above genesis carries at least two validator seals, and more than one validator proposed.
+    const signers = new Set<string>();
+    for (let h = 1; h <= tip.height; h++) {
+      const b = await getJson<SignedBlockView>(`${urls[0]}/v1/blocks/${h}`);
+      expect(b.status).toBe(200);
+      expect(b.body.signers.length, `block ${h}`).toBeGreaterThanOrEqual(2);
+      for (const s of b.body.signers) signers.add(s);
+    }
+    expect(signers.size).toBeGreaterThanOrEqual(2);
+    for (const n of ['v1', 'v2', 'v3']) expect(net.running(n)!.output()).not.toMatch(/block rejected|production failed|uncaught/i);
+  }, 180_000);
+});
+
+describe('proof of authority, a proposer restarted while it gathers seals', () => {
+  it('finishes the block it proposed before the kill instead of sealing a second block at that height', async () => {
+    const root = await tempDir('poa-restart');
+    dirs.push(root);
+    const net = await Cluster.create({
+      root,
+      genesisBy: 'a',
+      seed: 'a',
+      poa: { validators: ['a', 'b'], threshold: 2 },
+      members: [
+        { name: 'a', type: 'full' },
+        { name: 'b', type: 'full' },
+      ],
+    });
+    // The validator in turn at height 1 (validators in key order, height mod 2), started alone: no one can co-sign.
+    const [first, second] = ['a', 'b'].sort((x, y) => (net.member(x).identity < net.member(y).identity ? -1 : 1)) as [string, string];
+    const proposer = second;
+    const other = first;
+    await net.start(proposer);
+    const r = await postJson<{ id: string }>(`${net.url(proposer)}/v1/records`, { json: { before: 'kill' } });
+    expect(r.status).toBe(202);
+    await sleep(1_500); // a few block intervals: the block is cut and sealed, and waits for a second seal
+    expect((await status(net.url(proposer))).height).toBe(0);
+    await net.kill(proposer);
+
+    await net.startAll([proposer, other]);
+    const urls = [net.url(proposer), net.url(other)];
+    await waitForPeers(urls, 1, 60_000);
+    const tip = await waitForConvergence(urls, 1, 60_000);
+    // Height 1 is the block proposed before the kill: it holds the record acknowledged then.
+    const tx = await waitFor('the record in a block', async () => {
+      const v = await getJson<TxView>(`${urls[1]}/v1/transactions/${r.body.id}?payload=false`);
+      return v.status === 200 && v.body.status === 'committed' ? v.body : undefined;
+    }, 30_000, 100);
+    expect(tx.block?.height).toBe(1);
+    expect(tip.height).toBeGreaterThanOrEqual(1);
+    expect(net.running(proposer)!.output()).not.toMatch(/already sealed another block/);
+    // The chain goes on: a later record reaches a block on both nodes.
+    const later = await postJson<{ id: string }>(`${urls[1]}/v1/records`, { json: { after: 'restart' } });
+    for (const url of urls) {
+      await waitFor(`the later record at ${url}`, async () => {
+        const v = await getJson<TxView>(`${url}/v1/transactions/${later.body.id}?payload=false`);
+        return v.status === 200 && v.body.status === 'committed';
+      }, 60_000, 100);
+    }
+  }, 180_000);
+});
+
+describe('a poa validator without a network', () => {
+  it('says it cannot produce, keeps records pending and keeps running', async () => {
     const root = await tempDir('poa-threshold');
     dirs.push(root);
     const data = join(root, 'node');
@@ -32,6 +139,7 @@ describe('a poa validator when blocks need more than its own seal', () => {
     const genesisFile = join(root, 'genesis.json');
     await writeFile(genesisFile, encodeGenesisFile(genesis));
     await initDataDir({ dataDir: data, type: 'full', consensus: 'poa', genesisFile });
+    await writeConfig(data, { type: 'full', network: { enabled: false } });
 
     const node = await startFullNode(data, { env: { SAFECHAIN_LOG_LEVEL: 'info', SAFECHAIN_WORKERS: '1', SAFECHAIN_BLOCK_INTERVAL_MS: '200' } });
     await waitFor('the warning', () => /not producing blocks/.test(node.output()), 10_000, 20);

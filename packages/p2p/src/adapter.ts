@@ -93,4 +93,12 @@ export interface LedgerAdapter {
    * connected peer, so transactions taken in while the network was split reach the rest once it heals.
    */
   pendingTransactions?(max: number): Awaitable<readonly Transaction[]>;
+
+  /**
+   * Optional, for validators of a chain whose blocks need several seals: this node's seal for `block` (its 64-byte
+   * signature over the block hash, by this node's key), which `from` asks for while gathering seals, or undefined
+   * to refuse (the block does not extend the tip, breaks a rule, or this node already sealed another block at that
+   * height). The block's transactions come stripped.
+   */
+  cosign?(block: Block, from: PeerRef): Awaitable<Uint8Array | undefined>;
 }

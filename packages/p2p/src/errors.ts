@@ -167,3 +167,8 @@ export class InvalidResponseError extends SafechainError {
 export class SyncError extends SafechainError {
   override readonly name = 'SyncError' as const;
 }
+
+/** Seals were being gathered for a block that is no longer wanted: the chain moved past its height meanwhile. */
+export class BlockSupersededError extends SafechainError {
+  override readonly name = 'BlockSupersededError' as const;
+}

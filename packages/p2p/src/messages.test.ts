@@ -9,6 +9,7 @@ import {
   NonMinimalLengthError,
   InvalidArgumentError,
   blockHash,
+  toHex,
 } from '@safechain/core';
 import { describe, expect, it } from 'vitest';
 import { makeTransaction, TestLedger } from '../test/helpers/ledger.js';
@@ -88,6 +89,9 @@ const samples: SessionMessage[] = [
   { type: 'blocks', id: 8, blocks: [ledger.genesis, block] },
   { type: 'getTransactions', id: 9, ids: [new Uint8Array(32).fill(1)] },
   { type: 'transactionData', id: 10, txs: [tx1] },
+  { type: 'getSeal', id: 11, block: { header: block.header, data: block.data.map((t) => ({ header: t.header, signature: t.signature })) } },
+  { type: 'seal', id: 12, signature: new Uint8Array(64).fill(0xab) },
+  { type: 'seal', id: 13, signature: null },
 ];
 
 describe('session messages', () => {
@@ -121,6 +125,15 @@ describe('session messages', () => {
         expectDecodeError(() => decodeMessage(bytes.subarray(0, n)), `${message.type} cut at ${n}`);
       }
     }
+  });
+
+  it('SEAL has a fixed layout: type, u32 id, a granted flag, the 64-byte signature when granted', () => {
+    const granted = encodeMessage({ type: 'seal', id: 11, signature: new Uint8Array(64).fill(0xab) });
+    expect(toHex(granted)).toBe(`490000000b01${'ab'.repeat(64)}`);
+    expect(toHex(encodeMessage({ type: 'seal', id: 11, signature: null }))).toBe('490000000b00');
+    expectDecodeError(() => decodeMessage(Uint8Array.of(0x49, 0, 0, 0, 11, 2)), 'granted flag 2');
+    expectDecodeError(() => decodeMessage(Uint8Array.of(0x49, 0, 0, 0, 11, 0, 0)), 'trailing byte');
+    expect(() => encodeMessage({ type: 'seal', id: 11, signature: new Uint8Array(63) })).toThrow(InvalidArgumentError);
   });
 
   it('refuses trailing bytes', () => {

@@ -55,6 +55,8 @@ export const MessageType = {
   blocks: 0x45,
   getTransactions: 0x46,
   transactionData: 0x47,
+  getSeal: 0x48,
+  seal: 0x49,
 } as const;
 
 export type MessageTypeName = keyof typeof MessageType;
@@ -145,12 +147,16 @@ export type SessionMessage =
   | { readonly type: 'getBlocks'; readonly id: number; readonly hashes: readonly Uint8Array[] }
   | { readonly type: 'blocks'; readonly id: number; readonly blocks: readonly Block[] }
   | { readonly type: 'getTransactions'; readonly id: number; readonly ids: readonly Uint8Array[] }
-  | { readonly type: 'transactionData'; readonly id: number; readonly txs: readonly Transaction[] };
+  | { readonly type: 'transactionData'; readonly id: number; readonly txs: readonly Transaction[] }
+  /** A block still gathering seals (its transactions stripped), sent to a validator for its seal. */
+  | { readonly type: 'getSeal'; readonly id: number; readonly block: Block }
+  /** The validator's seal (64-byte signature over the block hash, by the answering peer's key), or null: refused. */
+  | { readonly type: 'seal'; readonly id: number; readonly signature: Uint8Array | null };
 
 /** Requests: messages that carry an id and expect exactly one response with the same id. */
-export type RequestMessage = Extract<SessionMessage, { type: 'getPeers' | 'getTip' | 'getHeaders' | 'getBlocks' | 'getTransactions' }>;
+export type RequestMessage = Extract<SessionMessage, { type: 'getPeers' | 'getTip' | 'getHeaders' | 'getBlocks' | 'getTransactions' | 'getSeal' }>;
 /** Responses, matched to requests by id. */
-export type ResponseMessage = Extract<SessionMessage, { type: 'peers' | 'tip' | 'headers' | 'blocks' | 'transactionData' }>;
+export type ResponseMessage = Extract<SessionMessage, { type: 'peers' | 'tip' | 'headers' | 'blocks' | 'transactionData' | 'seal' }>;
 
 /** The response type each request expects. */
 export const RESPONSE_TYPE = {
@@ -159,6 +165,7 @@ export const RESPONSE_TYPE = {
   getHeaders: 'headers',
   getBlocks: 'blocks',
   getTransactions: 'transactionData',
+  getSeal: 'seal',
 } as const satisfies Record<RequestMessage['type'], ResponseMessage['type']>;
 
 
@@ -466,6 +473,18 @@ export function encodeMessage(message: SessionMessage): Uint8Array {
       w.u32(message.id).varint(message.txs.length);
       for (const tx of message.txs) writeTransaction(w, tx);
       break;
+    case 'getSeal':
+      assertU32(message.id, 'id');
+      w.u32(message.id).fixed(encodeBlock(message.block));
+      break;
+    case 'seal':
+      assertU32(message.id, 'id');
+      if (message.signature === null) w.u32(message.id).u8(0);
+      else {
+        assertBytes(message.signature, 'signature', 64);
+        w.u32(message.id).u8(1).fixed(message.signature);
+      }
+      break;
   }
   return w.finish();
 }
@@ -610,6 +629,19 @@ export function decodeMessage(bytes: Uint8Array, maxMessageBytes: number = bytes
       const txs: Transaction[] = [];
       for (let i = 0; i < n; i++) txs.push(readTransaction(r));
       message = { type: 'transactionData', id, txs };
+      break;
+    }
+    case MessageType.getSeal: {
+      const id = r.u32('getSeal.id');
+      message = { type: 'getSeal', id, block: decodeBlock(r.fixed('getSeal.block', r.remaining)) };
+      break;
+    }
+    case MessageType.seal: {
+      const id = r.u32('seal.id');
+      const at = r.offset;
+      const granted = r.u8('seal.granted');
+      if (granted > 1) throw new InvalidValueError('seal.granted', at, `expected 0 or 1, got ${granted}`);
+      message = { type: 'seal', id, signature: granted === 1 ? r.fixed('seal.signature', 64) : null };
       break;
     }
     default:

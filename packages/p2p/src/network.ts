@@ -2,13 +2,17 @@ import type { AddressInfo } from 'node:net';
 import {
   attachPayload,
   blockHash,
+  blockSigningMessage,
   encodeTransaction,
   equalBytes,
+  fromHex,
   stripTransaction,
   toHex,
   transactionId,
   verifySignature,
+  withBlockSignature,
   type Block,
+  type BlockHeader,
   type Transaction,
 } from '@safechain/core';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -16,6 +20,7 @@ import type { BlockVerdict, LedgerAdapter, PeerRef } from './adapter.js';
 import { Backoff } from './backoff.js';
 import {
   BannedPeerError,
+  BlockSupersededError,
   CloseCode,
   DuplicateConnectionError,
   NetworkStateError,
@@ -630,6 +635,60 @@ export class Network extends Emitter<NetworkEvents> {
   }
 
   /**
+   * Gathers seals for a block this node proposes and has sealed (proof of authority with a threshold above one):
+   * asks every connected validator that has not sealed it yet (the block goes with its transactions stripped),
+   * checks each seal against the block hash and that peer's key, and asks again every `retryMs` (validators connect
+   * and catch up) until `threshold` distinct validators sealed it. Resolves with the header carrying those seals.
+   * @throws (rejects) the abort reason when `signal` aborts; BlockSupersededError once `stillWanted` answers false.
+   */
+  async collectSeals(
+    header: BlockHeader,
+    transactions: readonly Transaction[],
+    options: { readonly validators: readonly string[]; readonly threshold: number; readonly retryMs?: number; readonly stillWanted?: () => boolean },
+    signal: AbortSignal,
+  ): Promise<BlockHeader> {
+    const validators = new Set(options.validators.map((v) => v.toLowerCase()));
+    const message = blockSigningMessage(blockHash(header));
+    const block: Block = { header, data: transactions.map(stripTransaction) };
+    let sealed = header;
+    const sealers = (): Set<string> => new Set(sealed.signatures.map((s) => toHex(s.publicKey)).filter((k) => validators.has(k)));
+    for (;;) {
+      if (sealers().size >= options.threshold) return sealed;
+      signal.throwIfAborted();
+      if (options.stillWanted?.() === false) throw new BlockSupersededError(`height ${header.height} was filled while its seals were gathered`);
+      const have = sealers();
+      const asked = [...this.#peers.values()].filter((p) => p.state === 'open' && p.key !== undefined && validators.has(p.key) && !have.has(p.key));
+      await Promise.all(
+        asked.map(async (peer) => {
+          let signature: Uint8Array | null;
+          try {
+            signature = await peer.requestSeal(block);
+          } catch {
+            return; // timed out or gone: asked again next round
+          }
+          if (signature === null || peer.key === undefined) return;
+          const publicKey = fromHex(peer.key);
+          if (!verifySignature(publicKey, message, signature)) {
+            this.#offence(peer, 'invalid-response', 'a seal that does not verify');
+            return;
+          }
+          sealed = withBlockSignature(sealed, { publicKey, signature });
+        }),
+      );
+      if (sealers().size >= options.threshold) return sealed;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, options.retryMs ?? 500);
+        function done(): void {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  /**
    * Announces again, to every peer and whatever it is thought to hold, the ids of the transactions that were pending
    * here at the previous round and still are. A peer that lost them (it restarted: a node may hold a peer's
    * transactions in memory only, since their origin keeps them; or its mempool was full) asks for them; a peer that
@@ -797,7 +856,7 @@ export class Network extends Emitter<NetworkEvents> {
     this.emit('adapter:failed', { operation, message: error instanceof Error ? error.message : String(error) });
   }
 
-  #onPeerMessage(peer: Peer, message: Exclude<SessionMessage, { type: 'peers' | 'tip' | 'headers' | 'blocks' | 'transactionData' | 'ping' | 'pong' }>, _bytes: number): void {
+  #onPeerMessage(peer: Peer, message: Exclude<SessionMessage, { type: 'peers' | 'tip' | 'headers' | 'blocks' | 'transactionData' | 'seal' | 'ping' | 'pong' }>, _bytes: number): void {
     switch (message.type) {
       case 'transactions':
         this.#onTransactions(peer, message.txs);

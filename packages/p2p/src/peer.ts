@@ -360,6 +360,7 @@ export class Peer {
       case 'headers':
       case 'blocks':
       case 'transactionData':
+      case 'seal':
         this.#onResponse(message);
         return;
       default:
@@ -500,6 +501,13 @@ export class Peer {
     if (response.type !== 'transactionData') throw new InvalidResponseError(`expected transactionData, got ${response.type}`);
     if (response.txs.length > ids.length) return this.#invalid(`${response.txs.length} transactions for ${ids.length} ids`);
     return response.txs;
+  }
+
+  /** The peer's seal for `block` (transactions stripped), or null when it refused. */
+  async requestSeal(block: Block): Promise<Uint8Array | null> {
+    const response = await this.request((id) => ({ type: 'getSeal', id, block }));
+    if (response.type !== 'seal') throw new InvalidResponseError(`expected seal, got ${response.type}`);
+    return response.signature;
   }
 
   /** The peer's known online peers. */

@@ -82,6 +82,12 @@ export async function answerRequest(peer: Peer, request: RequestMessage, ctx: Se
         peer.send({ type: 'transactionData', id: request.id, txs });
         return;
       }
+      case 'getSeal': {
+        // Only validators seal, and only through an adapter that can judge a block still gathering seals.
+        const signature = adapter.cosign === undefined ? null : ((await adapter.cosign(request.block, { key: peer.key ?? '', address: peer.address })) ?? null);
+        peer.send({ type: 'seal', id: request.id, signature });
+        return;
+      }
     }
   } catch (error) {
     ctx.adapterFailed(request.type, error);

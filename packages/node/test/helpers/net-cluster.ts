@@ -6,8 +6,11 @@
  * bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initDataDir } from '../../src/data-dir.js';
+import { NodeKey } from '@safechain/core';
+import { createGenesisBlock } from '@safechain/consensus';
+import { encodeGenesisFile, initDataDir, KEY_FILE } from '../../src/data-dir.js';
 import type { NodeType } from '../../src/config.js';
 import { freePort, getJson, REPO_ROOT, sleep, waitFor, writeConfig, type Exit } from './node-process.js';
 
@@ -47,6 +50,11 @@ export interface ClusterOptions {
   readonly seed: string;
   /** Settings every member gets, per section, under its own `config`. */
   readonly defaults?: Readonly<Record<string, Section>>;
+  /**
+   * A proof-of-authority chain instead of `genesisBy` as the single producer: these members are its validators
+   * (their keys are made first), and a block needs `threshold` of their seals.
+   */
+  readonly poa?: { readonly validators: readonly string[]; readonly threshold: number };
 }
 
 export interface Member {
@@ -96,16 +104,30 @@ export class Cluster {
     const first = options.members.find((m) => m.name === options.genesisBy);
     if (first === undefined) throw new Error(`genesisBy: no member ${options.genesisBy}`);
     if (!options.members.some((m) => m.name === options.seed)) throw new Error(`seed: no member ${options.seed}`);
-    const genesisDir = join(options.root, first.name);
+    let genesisFile = join(options.root, first.name, 'genesis.json');
     const ordered = [first, ...options.members.filter((m) => m !== first)];
+    if (options.poa !== undefined) {
+      // Validators' keys first: the genesis names them.
+      const ids: string[] = [];
+      for (const name of options.poa.validators) {
+        const dataDir = join(options.root, name);
+        await mkdir(dataDir, { recursive: true, mode: 0o700 });
+        const key = NodeKey.generate();
+        await writeFile(join(dataDir, KEY_FILE), key.toPem(), { mode: 0o600 });
+        ids.push(key.id);
+      }
+      genesisFile = join(options.root, 'genesis.json');
+      const genesis = createGenesisBlock({ name: 'net-test-poa', consensus: { engine: 'poa', validators: ids, threshold: options.poa.threshold } }, Date.now());
+      await writeFile(genesisFile, encodeGenesisFile(genesis));
+    }
     for (const spec of ordered) {
       const dataDir = join(options.root, spec.name);
       const init = await initDataDir({
         dataDir,
         type: spec.type,
-        consensus: 'single',
+        consensus: options.poa === undefined ? 'single' : 'poa',
         chainName: 'net-test',
-        ...(spec === first ? {} : { genesisFile: join(genesisDir, 'genesis.json') }),
+        ...(spec === first && options.poa === undefined ? {} : { genesisFile }),
       });
       cluster.#members.set(spec.name, {
         name: spec.name,
