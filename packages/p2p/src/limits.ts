@@ -4,8 +4,11 @@
  * `maxMessageBytes` (the WebSocket `maxPayload`).
  */
 
-/** The protocol version this implementation speaks (the hello's version byte). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this implementation speaks (the hello's version byte). Version 2 added TRANSACTION_IDS
+ * announcements and the GET_SEAL/SEAL exchange; a peer of another version is refused at the handshake.
+ */
+export const PROTOCOL_VERSION = 2;
 /** Peer entries in one PEERS response. */
 export const MAX_PEER_ENTRIES = 64;
 /** Host name or address in an address record: a DNS name is at most 253 characters. */

@@ -14,7 +14,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { makeTransaction, TestLedger } from '../test/helpers/ledger.js';
 import { ProtocolVersionError, UnknownMessageTypeError } from './errors.js';
-import { MAX_BLOCKS_PER_MESSAGE, MAX_PEER_ENTRIES, MAX_TRANSACTIONS_PER_MESSAGE } from './limits.js';
+import { MAX_BLOCKS_PER_MESSAGE, MAX_PEER_ENTRIES, MAX_TRANSACTIONS_PER_MESSAGE, PROTOCOL_VERSION } from './limits.js';
 import {
   addressSigningMessage,
   decodeAuth,
@@ -59,7 +59,7 @@ function record(host = '10.0.0.1', port = 7000): AddressRecord {
 }
 
 const hello: Hello = {
-  version: 1,
+  version: PROTOCOL_VERSION,
   chainId,
   nodeKey: key.publicKey,
   ephemeralKey: new Uint8Array(32).fill(3),
@@ -244,7 +244,7 @@ describe('handshake messages', () => {
 
   it('a HELLO of another protocol version is refused before its body is read', () => {
     const bytes = encodeHello(hello);
-    bytes[1] = 2;
+    bytes[1] = 1;
     expect(() => decodeHello(bytes)).toThrow(ProtocolVersionError);
     expect(() => decodeHello(Uint8Array.of(MessageType.hello, 9))).toThrow(ProtocolVersionError);
   });

@@ -132,9 +132,9 @@ describe('rogue peer before the handshake', () => {
     outsider.send(hello);
     expect((await outsider.closed).code).toBe(CloseCode.notAMember);
     const future = await RawClient.connect(target.address);
-    const v2 = hello.slice();
-    v2[1] = 2;
-    future.send(v2);
+    const v1 = hello.slice();
+    v1[1] = 1;
+    future.send(v1);
     expect((await future.closed).code).toBe(CloseCode.protocolVersion);
   });
 });
