@@ -1,4 +1,4 @@
-import { blockHash, createTransaction, NodeKey, transactionId, utf8, verifyTransaction, type Transaction } from '@safechain/core';
+import { blockHash, createTransaction, NodeKey, transactionId, utf8, verifyTransaction, ZERO_HASH, type Block, type Transaction } from '@safechain/core';
 import { createGenesisBlock, singleConsensus } from '@safechain/consensus';
 import { BlockTree, Mempool } from '@safechain/chain';
 import { MemoryStore } from '@safechain/storage';
@@ -11,7 +11,7 @@ const peer = NodeKey.fromSeed(new Uint8Array(32).fill(4));
 const T0 = 1_700_000_000_000;
 const from = { key: peer.id, address: '127.0.0.1:1' };
 
-async function setup(maxCount: number, known = new KnownValidTransactions()) {
+async function setup(maxCount: number, known = new KnownValidTransactions(), cosign?: (block: Block) => Promise<Uint8Array | undefined>) {
   const consensus = singleConsensus({ producers: [producer.id] });
   const genesis = createGenesisBlock({ name: 'ledger-adapter', consensus: { engine: 'single', producers: [producer.id] } }, T0);
   const chainId = blockHash(genesis.header);
@@ -23,6 +23,7 @@ async function setup(maxCount: number, known = new KnownValidTransactions()) {
     mempool,
     known,
     verify: async (txs) => txs.map((tx) => verifyTransaction(tx, { chainId }).valid),
+    ...(cosign === undefined ? {} : { cosign }),
   });
   let sequence = 0;
   const tx = (): Transaction =>
@@ -73,5 +74,23 @@ describe('the node ledger adapter', () => {
     const forged: Transaction = { ...good, signature: new Uint8Array(64).fill(1) };
     const stripped: Transaction = { header: tx().header, signature: good.signature };
     expect(await adapter.acceptTransactions([forged, stripped, good], from)).toEqual(['invalid', 'ignored', 'accepted']);
+  });
+
+  it('seals only for the proposer named in the block, and only with a cosign hook', async () => {
+    const asked: Block[] = [];
+    const { adapter } = await setup(10, undefined, async (block) => {
+      asked.push(block);
+      return new Uint8Array(64).fill(7);
+    });
+    const block: Block = {
+      header: { height: 1, timestamp: T0 + 1, previousHash: ZERO_HASH, merkleRoot: ZERO_HASH, txCount: 0, difficulty: 1n, nonces: [], extraData: peer.publicKey, signatures: [] },
+      data: [],
+    };
+    expect(await adapter.cosign!(block, from)).toEqual(new Uint8Array(64).fill(7));
+    expect(await adapter.cosign!(block, { key: producer.id, address: '127.0.0.1:2' })).toBeUndefined();
+    expect(await adapter.cosign!({ ...block, header: { ...block.header, extraData: new Uint8Array(0) } }, from)).toBeUndefined();
+    expect(asked).toHaveLength(1);
+    const { adapter: plain } = await setup(10);
+    expect(plain.cosign).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { toHex, transactionId, type Block, type BlockHeader, type Transaction } from '@safechain/core';
 import { MempoolFullError, type BlockTree, type Mempool } from '@safechain/chain';
 import type { RetentionFilter } from '@safechain/storage';
-import { SeenCache, type BlockVerdict, type ChainTip, type LedgerAdapter, type TransactionVerdict } from '@safechain/p2p';
+import { SeenCache, type BlockVerdict, type ChainTip, type LedgerAdapter, type PeerRef, type TransactionVerdict } from '@safechain/p2p';
 import type { KnownValidTransactions } from './verifier.js';
 
 /**
@@ -164,7 +164,14 @@ export function createLedgerAdapter(parts: {
       return verdicts;
     },
     ...(retention === undefined ? {} : { wantsPayload: (tx: Transaction): boolean => retention.keeps(tx) }),
-    ...(cosign === undefined ? {} : { cosign: (block: Block): Promise<Uint8Array | undefined> => cosign(block) }),
+    ...(cosign === undefined
+      ? {}
+      : {
+          // Only the proposer itself asks for seals (its key is in the header's extra data): anyone else could make
+          // this node verify whole blocks for nothing.
+          cosign: async (block: Block, from: PeerRef): Promise<Uint8Array | undefined> =>
+            block.header.extraData.length === 32 && toHex(block.header.extraData) === from.key.toLowerCase() ? cosign(block) : undefined,
+        }),
     pendingTransactions: (max: number): readonly Transaction[] => mempool.take({ maxCount: Math.max(1, max), maxBytes: 64 * 1024 * 1024 }),
   };
 }
