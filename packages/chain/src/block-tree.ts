@@ -517,29 +517,9 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
     if (!equalBytes(header.previousHash, parent.hash) || header.height !== parent.header.height + 1) {
       return no('not-on-tip', `height ${header.height} on ${toHex(header.previousHash)}; the tip is ${parent.header.height} ${parent.key}`);
     }
-    const body = checkBlockBody(block);
-    if (!body.valid) return no(body.reason === 'duplicate-transaction' ? 'duplicate-in-block' : body.reason, body.message);
-    for (let i = 0; i < block.data.length; i++) {
-      if (!equalBytes(block.data[i]!.header.chainId, this.#genesisHash)) return no('wrong-chain', `transaction ${i} belongs to another chain`);
-    }
-    const ancestors = await this.#ancestorsFrom(parent, Math.min(this.#consensus.ancestryDepth, parent.header.height + 1));
-    let verdict;
-    try {
-      verdict = this.#consensus.validateHeader(header, ancestors, this.#now());
-    } catch (error) {
-      return no('consensus', `consensus engine failed: ${errorMessage(error)}`);
-    }
-    if (verdict.status === 'future') return no('future', `timestamp ${header.timestamp} is ahead of this node's clock`);
-    if (verdict.status === 'invalid') {
-      // Too few seals is what a candidate is; the engine stops before checking them then, so they are checked here.
-      if (verdict.reason !== 'below-threshold') return no('consensus', verdict.message);
-      const seals = verifyBlockSignatures(header);
-      if (!seals.valid) return no('consensus', seals.message);
-    }
-    const duplicate = await this.#findDuplicate(body.ids, await this.#ancestry(parent));
-    if (duplicate !== undefined) return no('duplicate-transaction', `transaction ${duplicate} is already on the chain`);
-    const signatures = await this.#verifySignatures(block.data, body.ids);
-    if (signatures !== undefined) return no('bad-transaction-signature', signatures);
+    const judged = await this.#judge(block, hash, parent, true);
+    if (judged.status === 'invalid') return no(judged.reason, judged.message);
+    if (judged.status === 'future') return no('future', `timestamp ${header.timestamp} is ahead of this node's clock`);
     return { valid: true, hash };
   }
 
@@ -642,6 +622,25 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
       return this.#reject(hash, height, 'bad-height', `height ${height} on a parent of height ${parent.header.height}`);
     }
 
+    const judged = await this.#judge(block, hash, parent, false);
+    if (judged.status === 'invalid') return judged;
+    if (judged.status === 'future') return this.#holdFuture(block, hash, key, bytes, judged.retryAt);
+    return this.#accept(block, hash, key, parent, judged.ids, judged.ancestry);
+  }
+
+  /**
+   * The rules of a block on a known parent, cheapest first: body (count, duplicates within, Merkle root), chain of
+   * every transaction, the engine's verdict on the header, no transaction already in the ancestry, signatures. With
+   * `sealsPending` (a block still gathering seals) too few seals passes, the seals it has being verified instead.
+   */
+  async #judge(
+    block: Block,
+    hash: Uint8Array,
+    parent: TreeNode,
+    sealsPending: boolean,
+  ): Promise<InvalidBlockResult | { readonly status: 'future'; readonly retryAt: number } | { readonly status: 'valid'; readonly ids: readonly Uint8Array[]; readonly ancestry: Ancestry }> {
+    const header = block.header;
+    const height = header.height;
     const body = checkBlockBody(block);
     if (!body.valid) {
       const reason = body.reason === 'duplicate-transaction' ? 'duplicate-in-block' : body.reason;
@@ -661,8 +660,13 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
       // The interface says engines never throw on a decoded header; if one does, refuse the block, not the node.
       return this.#reject(hash, height, 'consensus', `consensus engine failed: ${errorMessage(error)}`, 'engine-error');
     }
-    if (verdict.status === 'invalid') return this.#reject(hash, height, 'consensus', verdict.message, verdict.reason);
-    if (verdict.status === 'future') return this.#holdFuture(block, hash, key, bytes, verdict.retryAt);
+    if (verdict.status === 'future') return { status: 'future', retryAt: verdict.retryAt };
+    if (verdict.status === 'invalid') {
+      // The engine stops at too few seals before it checks them: a block still gathering seals has them checked here.
+      if (!sealsPending || verdict.reason !== 'below-threshold') return this.#reject(hash, height, 'consensus', verdict.message, verdict.reason);
+      const seals = verifyBlockSignatures(header);
+      if (!seals.valid) return this.#reject(hash, height, 'consensus', seals.message, 'bad-seal');
+    }
 
     const ancestry = await this.#ancestry(parent);
     const duplicate = await this.#findDuplicate(body.ids, ancestry);
@@ -672,8 +676,7 @@ export class BlockTree extends Emitter<BlockTreeEvents> {
 
     const signatures = await this.#verifySignatures(block.data, body.ids);
     if (signatures !== undefined) return this.#reject(hash, height, 'bad-transaction-signature', signatures);
-
-    return this.#accept(block, hash, key, parent, body.ids, ancestry);
+    return { status: 'valid', ids: body.ids, ancestry };
   }
 
   #holdOrphan(block: Block, hash: Uint8Array, key: string, bytes: number): AddBlockResult {

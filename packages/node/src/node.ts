@@ -258,8 +258,7 @@ export class SafechainNode implements NodeService {
     const guard = this.#sealGuard;
     const network = this.network;
     if (guard === null || network === null) throw new AlreadySealedError('this node cannot gather seals (not a validator, or no network)');
-    const c = this.spec.consensus;
-    const validators = Array.isArray(c['validators']) ? c['validators'].filter((v): v is string => typeof v === 'string') : [];
+    const validators = sealerKeys(this.spec) ?? [];
     const gather = (h: BlockHeader, txs: readonly Transaction[]): Promise<BlockHeader> =>
       network.collectSeals(h, txs, { validators, threshold: sealThreshold(this.spec), stillWanted: () => this.tree.tip.height < h.height }, signal);
     if (await guard.claimProposal({ header, data: transactions })) return gather(header, transactions);
@@ -697,11 +696,16 @@ function sealThreshold(spec: ChainSpec): number {
   return c.engine === 'poa' && typeof c['threshold'] === 'number' ? c['threshold'] : 1;
 }
 
-function mayProduce(spec: ChainSpec, keyId: string): boolean {
+/** The keys (hex) the chain lets seal blocks: `single` producers or `poa` validators; undefined for engines open to all. */
+function sealerKeys(spec: ChainSpec): string[] | undefined {
   const c = spec.consensus;
   const listed = c.engine === 'single' ? c['producers'] : c.engine === 'poa' ? c['validators'] : undefined;
-  if (!Array.isArray(listed)) return true;
-  return listed.some((k) => typeof k === 'string' && k.toLowerCase() === keyId.toLowerCase());
+  return Array.isArray(listed) ? listed.filter((k): k is string => typeof k === 'string') : undefined;
+}
+
+function mayProduce(spec: ChainSpec, keyId: string): boolean {
+  const listed = sealerKeys(spec);
+  return listed === undefined || listed.some((k) => k.toLowerCase() === keyId.toLowerCase());
 }
 
 function networkSummary(network: Network): Readonly<Record<string, unknown>> {

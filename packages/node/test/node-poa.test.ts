@@ -25,21 +25,22 @@ afterAll(async () => {
   for (const d of dirs) await removeDir(d);
 });
 
+/** A poa chain of full nodes, every one a validator, `threshold` seals a block; the first named is the seed. */
+async function poaCluster(prefix: string, names: readonly string[], threshold: number): Promise<Cluster> {
+  const root = await tempDir(prefix);
+  dirs.push(root);
+  return Cluster.create({
+    root,
+    genesisBy: names[0]!,
+    seed: names[0]!,
+    poa: { validators: names, threshold },
+    members: names.map((name) => ({ name, type: 'full' as const })),
+  });
+}
+
 describe('proof of authority, two of three validators per block', () => {
   it('takes turns proposing, gathers seals over the network, and every node keeps the same chain', async () => {
-    const root = await tempDir('poa-net');
-    dirs.push(root);
-    const net = await Cluster.create({
-      root,
-      genesisBy: 'v1',
-      seed: 'v1',
-      poa: { validators: ['v1', 'v2', 'v3'], threshold: 2 },
-      members: [
-        { name: 'v1', type: 'full' },
-        { name: 'v2', type: 'full' },
-        { name: 'v3', type: 'full' },
-      ],
-    });
+    const net = await poaCluster('poa-net', ['v1', 'v2', 'v3'], 2);
     await net.startAll(['v1', 'v2', 'v3']);
     const urls = ['v1', 'v2', 'v3'].map((n) => net.url(n));
     await waitForPeers(urls, 2, 60_000);
@@ -78,18 +79,7 @@ describe('proof of authority, two of three validators per block', () => {
 
 describe('proof of authority, a proposer restarted while it gathers seals', () => {
   it('finishes the block it proposed before the kill instead of sealing a second block at that height', async () => {
-    const root = await tempDir('poa-restart');
-    dirs.push(root);
-    const net = await Cluster.create({
-      root,
-      genesisBy: 'a',
-      seed: 'a',
-      poa: { validators: ['a', 'b'], threshold: 2 },
-      members: [
-        { name: 'a', type: 'full' },
-        { name: 'b', type: 'full' },
-      ],
-    });
+    const net = await poaCluster('poa-restart', ['a', 'b'], 2);
     // The validator in turn at height 1 (validators in key order, height mod 2), started alone: no one can co-sign.
     const [first, second] = ['a', 'b'].sort((x, y) => (net.member(x).identity < net.member(y).identity ? -1 : 1)) as [string, string];
     const proposer = second;

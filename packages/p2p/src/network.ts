@@ -696,20 +696,14 @@ export class Network extends Emitter<NetworkEvents> {
    * for its origin's next new link.
    */
   async #resendPending(): Promise<void> {
-    const max = this.#options.maxPendingOffer;
-    if (this.#resending || this.#adapter.pendingTransactions === undefined || max === 0) return;
+    if (this.#resending) return;
     this.#resending = true;
     try {
-      let txs: readonly Transaction[];
-      try {
-        txs = await this.#adapter.pendingTransactions(max);
-      } catch (error) {
-        this.#adapterFailed('pendingTransactions', error);
-        return;
-      }
+      const txs = await this.#pendingFromAdapter();
+      if (txs === undefined) return;
       const current = new Set<string>();
       const stale: Uint8Array[] = [];
-      for (const tx of txs.slice(0, max)) {
+      for (const tx of txs) {
         let idBytes: Uint8Array;
         try {
           idBytes = transactionId(tx);
@@ -778,16 +772,21 @@ export class Network extends Emitter<NetworkEvents> {
     }
   }
 
-  async #offerPending(peer: Peer): Promise<void> {
+  /** Up to `maxPendingOffer` of the adapter's pending transactions; undefined when it lists none or failed. */
+  async #pendingFromAdapter(): Promise<readonly Transaction[] | undefined> {
     const max = this.#options.maxPendingOffer;
-    if (this.#adapter.pendingTransactions === undefined || max === 0) return;
-    let txs: readonly Transaction[];
+    if (this.#adapter.pendingTransactions === undefined || max === 0) return undefined;
     try {
-      txs = await this.#adapter.pendingTransactions(max);
+      return (await this.#adapter.pendingTransactions(max)).slice(0, max);
     } catch (error) {
       this.#adapterFailed('pendingTransactions', error);
-      return;
+      return undefined;
     }
+  }
+
+  async #offerPending(peer: Peer): Promise<void> {
+    const txs = await this.#pendingFromAdapter();
+    if (txs === undefined) return;
     let batch: Uint8Array[] = [];
     let size = 0;
     const send = (): void => {
@@ -798,7 +797,7 @@ export class Network extends Emitter<NetworkEvents> {
       batch = [];
       size = 0;
     };
-    for (const tx of txs.slice(0, max)) {
+    for (const tx of txs) {
       if (peer.state !== 'open') return;
       let id: string;
       let bytes: Uint8Array;

@@ -294,36 +294,32 @@ describe('partition', () => {
 });
 
 describe('pending transactions announced again', () => {
-  it('a peer that had no room for them gets them from the next resend round', async () => {
+  /** `a` floods `count` transactions to `b`, whose mempool has no room for them; then `b` has room again. */
+  async function refusedByFullPeer(resendPendingIntervalMs: number, count: number): Promise<{ a: TestNode; b: TestNode }> {
     const producer = NodeKey.generate();
     const base = TestLedger.create(producer);
-    const a = await node(base, { resendPendingIntervalMs: 300 });
+    const a = await node(base, { resendPendingIntervalMs });
     const b = await node(base.fork(), { seeds: [a.address] });
     await waitFor(() => connectedTo(a, b) && connectedTo(b, a), 'connection');
     b.ledger.full = true;
-    const txs = Array.from({ length: 40 }, () => makeTransaction(producer, base.chainId, 100));
+    const txs = Array.from({ length: count }, () => makeTransaction(producer, base.chainId, 100));
     a.ledger.acceptTransactions(txs);
     a.network.broadcastTransactions(txs);
-    await waitFor(() => (b.network.status().drops['ledger-full'] ?? 0) === 40, 'b refused them for want of room');
+    await waitFor(() => (b.network.status().drops['ledger-full'] ?? 0) === count, 'b refused them for want of room');
     expect(b.ledger.mempoolSize).toBe(0);
     b.ledger.full = false;
+    return { a, b };
+  }
+
+  it('a peer that had no room for them gets them from the next resend round', async () => {
+    const { a, b } = await refusedByFullPeer(300, 40);
     // Pending at a for a whole round, then announced again; b asks for them (its seen-cache forgot them).
     await waitFor(() => b.ledger.mempoolSize === 40, 'b took them from a resend', 5_000);
     expect(a.network.status().resent.transactions).toBeGreaterThanOrEqual(40);
   });
 
   it('resends nothing when turned off', async () => {
-    const producer = NodeKey.generate();
-    const base = TestLedger.create(producer);
-    const a = await node(base, { resendPendingIntervalMs: 0 });
-    const b = await node(base.fork(), { seeds: [a.address] });
-    await waitFor(() => connectedTo(a, b) && connectedTo(b, a), 'connection');
-    b.ledger.full = true;
-    const txs = Array.from({ length: 5 }, () => makeTransaction(producer, base.chainId, 100));
-    a.ledger.acceptTransactions(txs);
-    a.network.broadcastTransactions(txs);
-    await waitFor(() => (b.network.status().drops['ledger-full'] ?? 0) === 5, 'b refused them');
-    b.ledger.full = false;
+    const { a, b } = await refusedByFullPeer(0, 5);
     await sleep(1_000);
     expect(b.ledger.mempoolSize).toBe(0);
     expect(a.network.status().resent.transactions).toBe(0);
