@@ -172,6 +172,17 @@ describe('reader', () => {
     expect(out).toEqual(Uint8Array.of(7, 8));
   });
 
+  it('returns views into its input with copy: false', () => {
+    const input = Uint8Array.of(2, 7, 8);
+    const out = new Reader(input, 0, { copy: false }).varBytes('b', 10);
+    expect(out.buffer).toBe(input.buffer);
+    input[1] = 0;
+    expect(out).toEqual(Uint8Array.of(0, 8));
+    // Plain Uint8Array views, also over a Node Buffer (whose own subarray would be a Buffer).
+    const fromBuffer = new Reader(Buffer.from([2, 7, 8]), 0, { copy: false }).varBytes('b', 10);
+    expect(Object.getPrototypeOf(fromBuffer)).toBe(Uint8Array.prototype);
+  });
+
   it('reads from a subarray at its own offset', () => {
     const backing = Uint8Array.of(0xff, 0xff, 0, 0, 0, 5, 0xff);
     expect(new Reader(backing.subarray(2, 6)).u32('n')).toBe(5);

@@ -140,19 +140,30 @@ export class Writer {
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+export interface ReaderOptions {
+  /** Byte fields as copies (the default) or, with `false`, as views into the input. */
+  readonly copy?: boolean;
+}
+
 /**
  * Reads fields from untrusted bytes. Every read checks bounds and limits before allocating, and every error names
- * the field and the offset. Returned byte arrays are copies, never views into the input.
+ * the field and the offset. Returned byte arrays are copies, never views into the input, unless `copy: false`.
  */
 export class Reader {
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
   private pos: number;
+  private readonly copy: boolean;
 
-  constructor(bytes: Uint8Array, offset = 0) {
+  /**
+   * `copy: false` returns byte fields as views into `bytes` instead of copies: for input the caller hands over and
+   * nobody writes afterwards (a row just read from a store), where a copy per field is only allocation work.
+   */
+  constructor(bytes: Uint8Array, offset = 0, options: ReaderOptions = {}) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = offset;
+    this.copy = options.copy !== false;
   }
 
   get offset(): number {
@@ -234,7 +245,10 @@ export class Reader {
 
   fixed(field: string, length: number): Uint8Array {
     this.need(field, length);
-    const out = this.bytes.slice(this.pos, this.pos + length);
+    // A view is made as a plain Uint8Array: `subarray` of a Node Buffer would return a Buffer.
+    const out = this.copy
+      ? this.bytes.slice(this.pos, this.pos + length)
+      : new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.pos, length);
     this.pos += length;
     return out;
   }

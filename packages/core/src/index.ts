@@ -27,7 +27,7 @@ export {
   toHex,
   utf8,
 } from './bytes.js';
-export { Reader, Writer } from './codec.js';
+export { Reader, Writer, type ReaderOptions } from './codec.js';
 export { getCryptoProvider, setCryptoProvider, type CryptoProvider, type Ed25519Signer } from './crypto/provider.js';
 export { portableCryptoProvider } from './crypto/portable.js';
 export { isAcceptablePublicKey, passesEd25519Rules } from './crypto/ed25519-rules.js';

@@ -95,6 +95,12 @@ describe('transaction codec', () => {
         const back = decodeTransaction(bytes);
         expect(back).toEqual(tx);
         expect(encodeTransaction(back)).toEqual(bytes);
+        // Views instead of copies: the same transaction, every byte field backed by the input.
+        const viewed = decodeTransaction(bytes, { copy: false });
+        expect(viewed).toEqual(tx);
+        expect(viewed.signature.buffer).toBe(bytes.buffer);
+        expect(back.signature.buffer).not.toBe(bytes.buffer);
+        if (viewed.payload !== undefined) expect(viewed.payload.buffer).toBe(bytes.buffer);
         const signed = encodeSignedTxHeader(tx);
         expect(decodeSignedTxHeader(signed)).toEqual(stripTransaction(tx));
         expect(bytes.subarray(0, signed.length)).toEqual(signed);

@@ -1,5 +1,5 @@
 import { assertBytes, assertObject, describe, equalBytes, utf8, utf8Length } from './bytes.js';
-import { Reader, Writer } from './codec.js';
+import { Reader, Writer, type ReaderOptions } from './codec.js';
 import { getCryptoProvider, type CryptoProvider, type Ed25519Signer } from './crypto/provider.js';
 import { verifySignature } from './crypto/signature.js';
 import { InvalidArgumentError, PayloadMismatchError } from './errors.js';
@@ -287,10 +287,15 @@ export function readTransaction(r: Reader): Transaction {
   return { header, signature, payload };
 }
 
-/** Decodes exactly one transaction (full or stripped). @throws a DecodeError subclass */
-export function decodeTransaction(bytes: Uint8Array): Transaction {
+/**
+ * Decodes exactly one transaction (full or stripped). Byte fields are copies of `bytes` unless `copy: false`, which
+ * returns views into it: for a buffer the caller hands over and nobody writes afterwards.
+ * @throws a DecodeError subclass
+ */
+export function decodeTransaction(bytes: Uint8Array, options: ReaderOptions = {}): Transaction {
   assertBytes(bytes, 'bytes');
-  const r = new Reader(bytes);
+  assertObject(options, 'options');
+  const r = new Reader(bytes, 0, options);
   const tx = readTransaction(r);
   r.end('transaction');
   return tx;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -95,6 +95,57 @@ describe('SqliteStore.open', () => {
     await expect(SqliteStore.open({ path, maxBytes: -1 })).rejects.toThrow(/options.maxBytes/);
     await expect(SqliteStore.open({ path, cacheMiB: 0.5 })).rejects.toThrow(/options.cacheMiB/);
     await expect(SqliteStore.open({ path, mmapMiB: -1 })).rejects.toThrow(/options.mmapMiB/);
+    await expect(SqliteStore.open({ path, lookupMmapMiB: Number.NaN })).rejects.toThrow(/options.lookupMmapMiB/);
+    await expect(SqliteStore.open({ path, lookupMmapMiB: '64' as unknown as number })).rejects.toThrow(/options.lookupMmapMiB/);
+  });
+});
+
+/** Bytes of this process's address space that map `file` (Linux: /proc/self/maps). */
+function mappedBytes(file: string): number {
+  let total = 0;
+  for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+    if (!line.endsWith(` ${file}`)) continue;
+    const [from, to] = line.split(' ')[0]!.split('-').map((h) => Number.parseInt(h, 16));
+    total += to! - from!;
+  }
+  return total;
+}
+
+describe.skipIf(process.platform !== 'linux')('SqliteStore memory maps', () => {
+  it('looks transactions up through the lookup map and commits through the other, switching as the work changes', async () => {
+    const chain = new ChainFixture('sqlite maps').chain(8, 40);
+    const commit = (store: SqliteStore, i: number): Promise<void> =>
+      store.commit({ blocks: [chain[i]!], canonical: { fromHeight: i, hashes: [chain[i]!.hash] } });
+    // Pages still in the write-ahead log are read from it, not through a map: close (which checkpoints) first.
+    const first = await SqliteStore.open({ path });
+    for (let i = 0; i < 4; i++) await commit(first, i);
+    await first.close();
+    const store = await SqliteStore.open({ path, mmapMiB: 0, lookupMmapMiB: 64 });
+    expect(mappedBytes(path)).toBe(0);
+    for (let i = 4; i < 8; i++) {
+      const found = await store.getTransaction(chain[i - 4]!.ids[7]!);
+      expect(found?.height).toBe(i - 4);
+      expect(found?.transaction).toEqual(chain[i - 4]!.block.data[7]);
+      expect(mappedBytes(path)).toBeGreaterThan(0);
+      await commit(store, i);
+      expect(mappedBytes(path)).toBe(0);
+    }
+    for (const block of chain) for (const [k, id] of block.ids.entries()) expect((await store.getTransaction(id))?.index).toBe(k);
+    await store.close();
+  });
+
+  it('keeps one map when both sizes are equal', async () => {
+    const chain = new ChainFixture('sqlite one map').chain(2, 10);
+    const first = await SqliteStore.open({ path });
+    await first.commit({ blocks: [chain[0]!], canonical: { fromHeight: 0, hashes: [chain[0]!.hash] } });
+    await first.close();
+    const store = await SqliteStore.open({ path, mmapMiB: 32, lookupMmapMiB: 32 });
+    expect((await store.getTransaction(chain[0]!.ids[3]!))?.index).toBe(3);
+    expect(mappedBytes(path)).toBeGreaterThan(0);
+    await store.commit({ blocks: [chain[1]!], canonical: { fromHeight: 1, hashes: [chain[1]!.hash] } });
+    expect(mappedBytes(path)).toBeGreaterThan(0);
+    expect((await store.getTransaction(chain[1]!.ids[3]!))?.height).toBe(1);
+    await store.close();
   });
 });
 
