@@ -95,7 +95,11 @@ describe('fixed-width integers, flags and tags', () => {
 
   it('u64 refuses values above 2^53 - 1 or the given limit', () => {
     const big = new Writer().u64Big(1n << 53n).finish();
-    expect(decodeError(() => new Reader(big).u64('n'), LengthLimitError).field).toBe('n');
+    const refused = decodeError(() => new Reader(big).u64('n'), LengthLimitError);
+    expect(refused.field).toBe('n');
+    expect(refused.message).toContain(`value ${1n << 53n} above limit`);
+    expect(new Reader(new Writer().u64Big((1n << 53n) - 1n).finish()).u64('n')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(new Reader(new Writer().u64Big((1n << 64n) - 1n).finish()).u64Big('n')).toBe((1n << 64n) - 1n);
     const small = new Writer().u64(11).finish();
     decodeError(() => new Reader(small).u64('n', 10), LengthLimitError);
     expect(new Reader(small).u64('n', 11)).toBe(11);
@@ -164,12 +168,46 @@ describe('strings', () => {
   });
 });
 
+describe('writer', () => {
+  it('hands out its buffer when the value filled it exactly, and later writes never touch it', () => {
+    const w = new Writer(5).u8(1).u32(0x02030405);
+    const first = w.finish();
+    expect(first).toEqual(Uint8Array.of(1, 2, 3, 4, 5));
+    expect(first.buffer.byteLength).toBe(5);
+    // Going on: the writer still holds what it wrote, in a new buffer.
+    expect(w.u8(9).finish()).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 9));
+    expect(first).toEqual(Uint8Array.of(1, 2, 3, 4, 5));
+    // After a reset: a new buffer as well.
+    const again = new Writer(2).u8(1).u8(2);
+    const handed = again.finish();
+    again.reset().u8(7).u8(8);
+    expect(handed).toEqual(Uint8Array.of(1, 2));
+    expect(again.finish()).toEqual(Uint8Array.of(7, 8));
+  });
+
+  it('copies when the buffer is larger than the value, so the writer can go on', () => {
+    const w = new Writer(64).u8(1);
+    const first = w.finish();
+    expect(first.buffer.byteLength).toBe(1);
+    expect(w.u8(2).finish()).toEqual(Uint8Array.of(1, 2));
+    expect(first).toEqual(Uint8Array.of(1));
+  });
+});
+
 describe('reader', () => {
   it('returns copies, never views into its input', () => {
     const input = Uint8Array.of(2, 7, 8);
     const out = new Reader(input).varBytes('b', 10);
     input[1] = 0;
     expect(out).toEqual(Uint8Array.of(7, 8));
+  });
+
+  it('returns true copies, as plain Uint8Arrays, also from a Node Buffer (whose own slice is a view)', () => {
+    const input = Buffer.from([2, 7, 8]);
+    const out = new Reader(input).varBytes('b', 10);
+    input[1] = 0;
+    expect(out).toEqual(Uint8Array.of(7, 8));
+    expect(Object.getPrototypeOf(out)).toBe(Uint8Array.prototype);
   });
 
   it('returns views into its input with copy: false', () => {

@@ -18,28 +18,31 @@ import {
  * usable as identifiers. See docs/wire-format.md for the full layout of each structure.
  */
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const U64_MAX = (1n << 64n) - 1n;
 
-/** Grows a buffer while fields are appended, then hands out the exact bytes. */
+/**
+ * Grows a buffer while fields are appended, then hands out the exact bytes. Integers are written byte by byte: a
+ * DataView per buffer cost more than the writes it served (encoding runs for every record a node takes in).
+ */
 export class Writer {
   private buf: Uint8Array;
-  private view: DataView;
   private pos = 0;
+  /** `finish` returned `buf` itself: it belongs to the caller now. */
+  private handedOut = false;
 
+  /** `initialSize`: the capacity to start with; when the value written fills it exactly, `finish` does not copy. */
   constructor(initialSize = 256) {
     this.buf = new Uint8Array(initialSize);
-    this.view = new DataView(this.buf.buffer);
   }
 
   private ensure(extra: number): void {
     if (this.pos + extra <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 16);
     while (size < this.pos + extra) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.handedOut = false;
   }
 
   u8(value: number): this {
@@ -50,25 +53,34 @@ export class Writer {
 
   u32(value: number): this {
     this.ensure(4);
-    this.view.setUint32(this.pos, value);
-    this.pos += 4;
+    this.put32(value);
     return this;
   }
 
   /** A non-negative safe integer as 8 bytes big-endian. */
   u64(value: number): this {
     this.ensure(8);
-    this.view.setUint32(this.pos, Math.floor(value / 0x1_0000_0000));
-    this.view.setUint32(this.pos + 4, value >>> 0);
-    this.pos += 8;
+    this.put32(Math.floor(value / 0x1_0000_0000));
+    this.put32(value >>> 0);
     return this;
   }
 
   u64Big(value: bigint): this {
     this.ensure(8);
-    this.view.setBigUint64(this.pos, value);
-    this.pos += 8;
+    this.put32(Number(BigInt.asUintN(64, value) >> 32n));
+    this.put32(Number(BigInt.asUintN(32, value)));
     return this;
+  }
+
+  /** Four bytes big-endian at the write position; the caller has ensured the room. */
+  private put32(value: number): void {
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = value >>> 24;
+    b[p + 1] = value >>> 16;
+    b[p + 2] = value >>> 8;
+    b[p + 3] = value;
+    this.pos = p + 4;
   }
 
   varint(value: number): this {
@@ -117,9 +129,15 @@ export class Writer {
     return this.varBytes(textEncoder.encode(value));
   }
 
-  /** The bytes written so far, as a new array of exactly that length. */
+  /**
+   * The bytes written so far, as a new array of exactly that length. When they fill the writer's buffer exactly,
+   * that buffer is handed out instead of a copy, and the writer never writes into it again: a later write grows into
+   * a new buffer (the full one has no room), and `reset` starts one.
+   */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    if (this.pos !== this.buf.length) return this.buf.slice(0, this.pos);
+    this.handedOut = true;
+    return this.buf;
   }
 
   /**
@@ -130,8 +148,12 @@ export class Writer {
     return this.buf.subarray(0, this.pos);
   }
 
-  /** Empties the writer, keeping its buffer, so one writer can encode many values in turn. */
+  /** Empties the writer, keeping its buffer (unless `finish` handed it out), so one writer can encode many values in turn. */
   reset(): this {
+    if (this.handedOut) {
+      this.buf = new Uint8Array(this.buf.length);
+      this.handedOut = false;
+    }
     this.pos = 0;
     return this;
   }
@@ -150,8 +172,11 @@ export interface ReaderOptions {
  * the field and the offset. Returned byte arrays are copies, never views into the input, unless `copy: false`.
  */
 export class Reader {
+  /**
+   * The input as a plain Uint8Array: the `slice` and `subarray` of a Node Buffer (a subclass) return Buffer views,
+   * which would break both the copies and the plain views this reader promises.
+   */
   private readonly bytes: Uint8Array;
-  private readonly view: DataView;
   private pos: number;
   private readonly copy: boolean;
 
@@ -160,8 +185,7 @@ export class Reader {
    * nobody writes afterwards (a row just read from a store), where a copy per field is only allocation work.
    */
   constructor(bytes: Uint8Array, offset = 0, options: ReaderOptions = {}) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.bytes = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = offset;
     this.copy = options.copy !== false;
   }
@@ -187,11 +211,14 @@ export class Reader {
 
   /** Reads a kind byte and a version byte and checks both. */
   tag(field: string, kind: number, versions: readonly number[]): number {
+    // Field names are built only for an error: this runs for every structure decoded.
     const at = this.pos;
-    const k = this.u8(`${field}.kind`);
+    const k = this.bytes.length > at ? this.bytes[at]! : this.u8(`${field}.kind`);
     if (k !== kind) throw new UnexpectedKindError(`${field}.kind`, at, `expected 0x${hex2(kind)}, got 0x${hex2(k)}`);
-    const v = this.u8(`${field}.version`);
+    this.pos = at + 1;
+    const v = this.bytes.length > at + 1 ? this.bytes[at + 1]! : this.u8(`${field}.version`);
     if (!versions.includes(v)) throw new UnknownVersionError(`${field}.version`, at + 1, `unknown version ${v}`);
+    this.pos = at + 2;
     return v;
   }
 
@@ -205,38 +232,60 @@ export class Reader {
 
   u32(field: string): number {
     this.need(field, 4);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    return this.take32();
   }
 
   /** An 8-byte integer that must fit a JavaScript safe integer (and be at most `max`). */
   u64(field: string, max = Number.MAX_SAFE_INTEGER): number {
     const at = this.pos;
-    const v = this.u64Big(field);
-    if (v > MAX_SAFE || Number(v) > max) throw new LengthLimitError(field, at, `value ${v} above limit ${max}`);
-    return Number(v);
+    this.need(field, 8);
+    const hi = this.take32();
+    const lo = this.take32();
+    // Above 2^53 - 1 the high word exceeds 21 bits; no BigInt unless the value is refused.
+    const value = hi * 0x1_0000_0000 + lo;
+    if (hi > 0x1f_ffff || value > max) throw new LengthLimitError(field, at, `value ${(BigInt(hi) << 32n) | BigInt(lo)} above limit ${max}`);
+    return value;
   }
 
   u64Big(field: string): bigint {
     this.need(field, 8);
-    const v = this.view.getBigUint64(this.pos);
-    this.pos += 8;
-    return v;
+    const hi = this.take32();
+    return (BigInt(hi) << 32n) | BigInt(this.take32());
+  }
+
+  /** Four bytes big-endian at the read position; the caller has checked they are there. */
+  private take32(): number {
+    const b = this.bytes;
+    const p = this.pos;
+    this.pos = p + 4;
+    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
 
   /** A minimal unsigned LEB128 integer no larger than `max`. */
   varint(field: string, max: number): number {
+    return this.varintOf(field, '', max);
+  }
+
+  /** `varint` for the field named `field + suffix`, a name built only for an error. */
+  private varintOf(field: string, suffix: string, max: number): number {
     const at = this.pos;
+    const bytes = this.bytes;
+    // One byte, the common case (every length below 128).
+    if (at < bytes.length && bytes[at]! < 0x80) {
+      const b = bytes[at]!;
+      if (b > max) throw new LengthLimitError(field + suffix, at, `value above limit ${max}`);
+      this.pos = at + 1;
+      return b;
+    }
     let value = 0;
     let scale = 1;
     for (let i = 0; ; i++) {
-      if (i >= 8) throw new LengthLimitError(field, at, 'varint longer than 8 bytes');
-      const b = this.u8(field);
+      if (i >= 8) throw new LengthLimitError(field + suffix, at, 'varint longer than 8 bytes');
+      const b = this.u8(field + suffix);
       value += (b & 0x7f) * scale;
-      if (value > max) throw new LengthLimitError(field, at, `value above limit ${max}`);
+      if (value > max) throw new LengthLimitError(field + suffix, at, `value above limit ${max}`);
       if ((b & 0x80) === 0) {
-        if (b === 0 && i > 0) throw new NonMinimalLengthError(field, at, 'varint has a redundant zero byte');
+        if (b === 0 && i > 0) throw new NonMinimalLengthError(field + suffix, at, 'varint has a redundant zero byte');
         return value;
       }
       scale *= 0x80;
@@ -245,21 +294,18 @@ export class Reader {
 
   fixed(field: string, length: number): Uint8Array {
     this.need(field, length);
-    // A view is made as a plain Uint8Array: `subarray` of a Node Buffer would return a Buffer.
-    const out = this.copy
-      ? this.bytes.slice(this.pos, this.pos + length)
-      : new Uint8Array(this.bytes.buffer, this.bytes.byteOffset + this.pos, length);
-    this.pos += length;
-    return out;
+    const start = this.pos;
+    this.pos = start + length;
+    return this.copy ? this.bytes.slice(start, start + length) : this.bytes.subarray(start, start + length);
   }
 
   varBytes(field: string, max: number): Uint8Array {
-    const length = this.varint(`${field}.length`, max);
+    const length = this.varintOf(field, '.length', max);
     return this.fixed(field, length);
   }
 
   string(field: string, maxBytes: number): string {
-    const length = this.varint(`${field}.length`, maxBytes);
+    const length = this.varintOf(field, '.length', maxBytes);
     this.need(field, length);
     const at = this.pos;
     if (length <= 64) {

@@ -173,6 +173,13 @@ describe('transaction codec', () => {
       [splice(at.traceCount + 1, 1, varint(MAX_TRACE_CODE_BYTES + 1)), 'txHeader.traceCodes[0].length'],
     ];
     for (const [b, field] of cases) expect(decodeError(() => decodeTxHeader(b), LengthLimitError).field).toBe(field);
+    // A later code keeps its index in the name, and the error its class, offset and detail.
+    const two = encodeTxHeader({ ...base, traceCodes: ['t', 'u'] });
+    const badUtf8 = two.slice();
+    badUtf8[at.traceCount + 4] = 0xff;
+    const invalid = decodeError(() => decodeTxHeader(badUtf8), InvalidValueError);
+    expect([invalid.field, invalid.offset]).toEqual(['txHeader.traceCodes[1]', at.traceCount + 4]);
+    expect(invalid.message).toBe(`txHeader.traceCodes[1] at byte ${at.traceCount + 4}: not valid UTF-8`);
     // payloadSize is the last 8 bytes.
     const big = bytes.slice();
     new DataView(big.buffer).setBigUint64(big.length - 8, BigInt(MAX_PAYLOAD_BYTES + 1));

@@ -2,7 +2,7 @@ import { assertBytes, assertObject, describe, equalBytes, utf8, utf8Length } fro
 import { Reader, Writer, type ReaderOptions } from './codec.js';
 import { getCryptoProvider, type CryptoProvider, type Ed25519Signer } from './crypto/provider.js';
 import { verifySignature } from './crypto/signature.js';
-import { InvalidArgumentError, PayloadMismatchError } from './errors.js';
+import { DecodeError, InvalidArgumentError, PayloadMismatchError } from './errors.js';
 import {
   MAX_CONTENT_TYPE_BYTES,
   MAX_PAYLOAD_BYTES,
@@ -129,11 +129,32 @@ function readTxHeader(r: Reader): TxHeader {
   const source = r.flag('txHeader.source.present') ? r.string('txHeader.source', MAX_SOURCE_BYTES) : undefined;
   const codeCount = r.count('txHeader.traceCodes.count', MAX_TRACE_CODES, 1);
   const traceCodes: string[] = [];
-  for (let i = 0; i < codeCount; i++) traceCodes.push(r.string(`txHeader.traceCodes[${i}]`, MAX_TRACE_CODE_BYTES));
+  // The field name with its index is built only when a code is refused (decoding runs for every record).
+  for (let i = 0; i < codeCount; i++) traceCodes.push(readTraceCode(r, i));
   const payloadHash = r.fixed('txHeader.payloadHash', 32);
   const payloadSize = r.u64('txHeader.payloadSize', MAX_PAYLOAD_BYTES);
-  const header = { chainId, origin, sequence, createdAt, contentType, traceCodes, payloadHash, payloadSize };
-  return source === undefined ? header : { ...header, source };
+  // Object literals rather than a spread: one shape each, built without a copy.
+  return source === undefined
+    ? { chainId, origin, sequence, createdAt, contentType, traceCodes, payloadHash, payloadSize }
+    : { chainId, origin, sequence, createdAt, contentType, traceCodes, payloadHash, payloadSize, source };
+}
+
+function readTraceCode(r: Reader, i: number): string {
+  const field = 'txHeader.traceCodes';
+  try {
+    return r.string(field, MAX_TRACE_CODE_BYTES);
+  } catch (error) {
+    // `txHeader.traceCodes.length` becomes `txHeader.traceCodes[i].length`, and so on.
+    if (error instanceof DecodeError && error.field.startsWith(field)) throw renamed(error, `${field}[${i}]${error.field.slice(field.length)}`);
+    throw error;
+  }
+}
+
+/** The same decode error under a more precise field name. */
+function renamed(error: DecodeError, field: string): DecodeError {
+  const detail = error.message.slice(`${error.field} at byte ${error.offset}: `.length);
+  const Kind = error.constructor as new (field: string, offset: number, detail: string) => DecodeError;
+  return new Kind(field, error.offset, detail);
 }
 
 /** Canonical bytes of a transaction header: what the origin signs (after the domain tag). */
@@ -248,10 +269,10 @@ export function createTransaction(
  * @throws InvalidArgumentError when `tx` is not a well-formed transaction.
  */
 export function encodeTransaction(tx: Transaction): Uint8Array {
-  assertObject(tx, 'transaction');
-  // A size estimate only: writeTransaction checks every field before writing it.
-  const w = new Writer(256 + (tx.payload instanceof Uint8Array ? tx.payload.length : 0));
-  writeTransaction(w, tx);
+  assertTransaction(tx);
+  // Written into a buffer of exactly its size, which is then handed out as it is: no growth, no final copy.
+  const w = new Writer(encodedTransactionSize(tx));
+  writeCheckedTransaction(w, tx);
   return w.finish();
 }
 
@@ -261,20 +282,48 @@ export function encodeTransaction(tx: Transaction): Uint8Array {
  */
 export function writeTransaction(w: Writer, tx: Transaction): void {
   if (!(w instanceof Writer)) throw new InvalidArgumentError(`w: expected Writer, got ${describe(w)}`);
+  assertTransaction(tx);
+  writeCheckedTransaction(w, tx);
+}
+
+function assertTransaction(tx: Transaction): void {
   assertObject(tx, 'transaction');
   assertTxHeader(tx.header);
   assertBytes(tx.signature, 'signature', 64);
-  if (tx.payload !== undefined) assertBytes(tx.payload, 'payload');
-  writeTxHeader(w, tx.header);
-  w.fixed(tx.signature);
-  if (tx.payload === undefined) {
-    w.u8(0);
-  } else {
+  if (tx.payload !== undefined) {
+    assertBytes(tx.payload, 'payload');
     if (tx.payload.length !== tx.header.payloadSize) {
       throw new InvalidArgumentError(`payload: header says ${tx.header.payloadSize} bytes, got ${tx.payload.length}`);
     }
-    w.u8(1).fixed(tx.payload);
   }
+}
+
+function writeCheckedTransaction(w: Writer, tx: Transaction): void {
+  writeTxHeader(w, tx.header);
+  w.fixed(tx.signature);
+  if (tx.payload === undefined) w.u8(0);
+  else w.u8(1).fixed(tx.payload);
+}
+
+/** Bytes of a varint-prefixed UTF-8 string. */
+function stringSize(text: string): number {
+  const n = utf8Length(text);
+  return varintSize(n) + n;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
+}
+
+/** The exact length of `encodeTransaction(tx)` for a checked transaction (docs/wire-format.md). */
+function encodedTransactionSize(tx: Transaction): number {
+  const h = tx.header;
+  let size = 2 + 32 + 32 + 8 + 8 + stringSize(h.contentType) + 1 + varintSize(h.traceCodes.length) + 32 + 8;
+  if (h.source !== undefined) size += stringSize(h.source);
+  for (const code of h.traceCodes) size += stringSize(code);
+  return size + 64 + 1 + (tx.payload === undefined ? 0 : tx.payload.length);
 }
 
 /** Reads one transaction from `r` (used by block decoding). @throws a DecodeError subclass, InvalidArgumentError */

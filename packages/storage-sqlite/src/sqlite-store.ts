@@ -498,7 +498,10 @@ export class SqliteStore implements ChainStore {
     const row = this.#blockRow(hash);
     if (row === undefined) return undefined;
     const { header } = this.#info(row);
-    const data: Transaction[] = this.#txRows(row).map((r, i) => decodeStored(() => `block ${toHex(row.hash)} transaction ${i}`, () => decodeTransaction(r.body)));
+    // Each row's body is a buffer of its own: the transactions can be views into them.
+    const data: Transaction[] = this.#txRows(row).map((r, i) =>
+      decodeStored(() => `block ${toHex(row.hash)} transaction ${i}`, () => decodeTransaction(r.body, { copy: false })),
+    );
     return { header, data };
   }
 
@@ -604,7 +607,7 @@ export class SqliteStore implements ChainStore {
       for (const row of rows) {
         const where = (): string => `pending transaction ${toHex(row.id)}`;
         if (row.crc !== rowCrc(row.id, row.body)) throw new StoreCorruptError(`${where()}: checksum mismatch`);
-        yield { id: bytes(row.id), transaction: decodeStored(where, () => decodeTransaction(row.body)) };
+        yield { id: bytes(row.id), transaction: decodeStored(where, () => decodeTransaction(row.body, { copy: false })) };
       }
       if (rows.length < PAGE_ROWS) return;
       after = rows[rows.length - 1]!.seq;

@@ -90,7 +90,8 @@ function verify(request: Extract<WorkerRequest, { type: 'verify' }>): ArrayBuffe
   for (let i = 0; i < items.length; i++) {
     try {
       const options = request.chainId === null ? { provider } : { provider, chainId: request.chainId };
-      out[i] = verifyTransaction(decodeTransaction(items[i]!), options).valid ? 1 : 0;
+      // Views into the batch, not copies: the transaction lives only for this check.
+      out[i] = verifyTransaction(decodeTransaction(items[i]!, { copy: false }), options).valid ? 1 : 0;
     } catch {
       out[i] = 0; // not decodable, or a header core refuses to encode: never valid
     }
