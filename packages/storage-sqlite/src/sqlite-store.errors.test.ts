@@ -13,6 +13,9 @@ import { SqliteStore } from './sqlite-store.js';
 let dir: string;
 let path: string;
 
+/** Turns a current database back into layout 2: the id index SQLite kept on txs, no tx_ids. */
+const TO_LAYOUT_2 = 'DROP TABLE tx_ids; DROP TABLE tx_ids_state; CREATE INDEX txs_by_id ON txs (id);';
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'safechain-sqlite-'));
   path = join(dir, 'chain.db');
@@ -47,6 +50,32 @@ describe('SqliteStore.open', () => {
     await expect(SqliteStore.open({ path })).rejects.toThrow(/version 7/);
   });
 
+  it('upgrades a version-2 database (an index on txs.id) in place: every stored transaction is found', async () => {
+    const store = await SqliteStore.open({ path });
+    const chain = new ChainFixture('sqlite v2').chain(5, 20);
+    await store.commit({ blocks: chain, canonical: { fromHeight: 0, hashes: chain.map((b) => b.hash) } });
+    await store.close();
+    const db = new Database(path);
+    db.exec(`${TO_LAYOUT_2} UPDATE schema_version SET version = 2;`);
+    db.close();
+
+    const upgraded = await SqliteStore.open({ path, indexBatchRows: 7 });
+    for (const [height, block] of chain.entries()) {
+      for (const [index, id] of block.ids.entries()) expect(await upgraded.getTransaction(id)).toMatchObject({ height, index });
+    }
+    // New blocks go on being indexed, in batches, on top of the upgraded index.
+    const more = new ChainFixture('sqlite v2 more').chain(1, 30);
+    const next = new ChainFixture('sqlite v2 more').block(chain[4]!, more[0]!.block.data);
+    await upgraded.commit({ blocks: [next], canonical: { fromHeight: 5, hashes: [next.hash] } });
+    expect(await upgraded.canonicalHeights(next.ids)).toEqual(next.ids.map(() => 5));
+    await upgraded.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT version FROM schema_version').pluck().get()).toBe(3);
+    expect(check.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'txs_by_id'").pluck().get()).toBe(0);
+    expect(check.prepare('SELECT count(*) FROM tx_ids').pluck().get()).toBeGreaterThanOrEqual(100);
+    check.close();
+  });
+
   it('upgrades a version-1 database (unique index on pending ids) in place, keeping its mempool in order', async () => {
     const fx = new ChainFixture('sqlite v1');
     const [a, b, c] = fx.transactions(3, 100);
@@ -57,7 +86,7 @@ describe('SqliteStore.open', () => {
     const db = new Database(path);
     db.exec(`CREATE TABLE pending_v1 (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, body BLOB NOT NULL, crc INTEGER NOT NULL) STRICT;
       INSERT INTO pending_v1 SELECT * FROM pending; DROP TABLE pending; ALTER TABLE pending_v1 RENAME TO pending;
-      UPDATE schema_version SET version = 1;`);
+      ${TO_LAYOUT_2} UPDATE schema_version SET version = 1;`);
     db.close();
 
     const upgraded = await SqliteStore.open({ path });
@@ -73,7 +102,7 @@ describe('SqliteStore.open', () => {
     expect(await ids()).toEqual([hex[0], hex[2]]);
     await upgraded.close();
     const check = new Database(path, { readonly: true });
-    expect(check.prepare('SELECT version FROM schema_version').pluck().get()).toBe(2);
+    expect(check.prepare('SELECT version FROM schema_version').pluck().get()).toBe(3);
     expect(check.prepare("SELECT sql FROM sqlite_schema WHERE name = 'pending'").pluck().get()).not.toMatch(/UNIQUE/);
     check.close();
   });
@@ -110,6 +139,48 @@ function mappedBytes(file: string): number {
   }
   return total;
 }
+
+describe('SqliteStore id index batches', () => {
+  it('finds every transaction while rows move into the index across commits, forks and a reopening', async () => {
+    const fx = new ChainFixture('sqlite index batches');
+    const chain = fx.chain(12, 3);
+    // A fork at height 6 holding the same transactions as the main block there, in another order.
+    const fork = fx.block(chain[5]!, [...chain[6]!.block.data].reverse(), { salt: 1 });
+    let store = await SqliteStore.open({ path, indexBatchRows: 5 });
+    const expectAll = async (upTo: number): Promise<void> => {
+      for (let h = 0; h <= upTo; h++) {
+        for (const [index, id] of chain[h]!.ids.entries()) expect(await store.getTransaction(id)).toMatchObject({ height: h, index });
+        expect(await store.canonicalHeights(chain[h]!.ids)).toEqual(chain[h]!.ids.map(() => h));
+      }
+    };
+    for (let h = 0; h < 12; h++) {
+      await store.commit({ blocks: [chain[h]!], canonical: { fromHeight: h, hashes: [chain[h]!.hash] } });
+      if (h === 6) await store.commit({ blocks: [fork] });
+      if (h === 8) {
+        await store.close();
+        store = await SqliteStore.open({ path, indexBatchRows: 5 });
+      }
+      await expectAll(h);
+    }
+    // The fork becomes canonical at 6: its positions, not the main block's, answer.
+    await store.commit({ canonical: { fromHeight: 6, hashes: [fork.hash] } });
+    const moved = chain[6]!.ids[0]!;
+    expect(await store.getTransaction(moved)).toMatchObject({ height: 6, index: 2 });
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const indexedBelow = db.prepare('SELECT indexed_below FROM tx_ids_state').pluck().get() as number;
+    const below = db.prepare('SELECT count(*) FROM txs WHERE pos < ?').pluck().get(indexedBelow) as number;
+    const indexed = db.prepare('SELECT count(*) FROM tx_ids i JOIN txs t ON t.pos = i.pos AND t.id = i.id WHERE t.pos < ?').pluck().get(indexedBelow) as number;
+    db.close();
+    expect(indexedBelow).toBeGreaterThan(0);
+    expect(below).toBeGreaterThanOrEqual(20);
+    expect(indexed).toBe(below);
+  });
+
+  it('refuses a bad indexBatchRows', async () => {
+    await expect(SqliteStore.open({ path, indexBatchRows: 0 })).rejects.toThrow(/options.indexBatchRows/);
+  });
+});
 
 describe.skipIf(process.platform !== 'linux')('SqliteStore memory maps', () => {
   it('looks transactions up through the lookup map and commits through the other, switching as the work changes', async () => {

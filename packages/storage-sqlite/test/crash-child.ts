@@ -9,5 +9,6 @@ import { SqliteStore } from '../src/index.js';
 
 const [path, round] = process.argv.slice(2);
 if (path === undefined || round === undefined) throw new Error('usage: crash-child.ts <database path> <round>');
-const store = await SqliteStore.open({ path });
+// Small id-index batches: the kills also land while rows are being moved into the index across commits.
+const store = await SqliteStore.open({ path, indexBatchRows: 50 });
 await runCrashWriter(store, { seed: Number(round) });
