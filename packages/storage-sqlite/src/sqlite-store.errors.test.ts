@@ -177,6 +177,26 @@ describe('SqliteStore id index batches', () => {
     expect(indexed).toBe(below);
   });
 
+  it('answers an id checked before its block was written, also when the block arrives as a fork first', async () => {
+    const fx = new ChainFixture('sqlite absent ids');
+    const chain = fx.chain(3, 4);
+    const store = await SqliteStore.open({ path, indexBatchRows: 2 });
+    await store.commit({ blocks: [chain[0]!], canonical: { fromHeight: 0, hashes: [chain[0]!.hash] } });
+    // Asked (and remembered as absent) before anything holds them.
+    expect(await store.canonicalHeights(chain[1]!.ids)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(await store.canonicalHeights(chain[1]!.ids)).toEqual([undefined, undefined, undefined, undefined]);
+    await store.commit({ blocks: [chain[1]!], canonical: { fromHeight: 1, hashes: [chain[1]!.hash] } });
+    expect(await store.canonicalHeights(chain[1]!.ids)).toEqual([1, 1, 1, 1]);
+    // Stored in a fork block first (not canonical), then made canonical by a reorg that writes no row.
+    expect(await store.canonicalHeights(chain[2]!.ids)).toEqual([undefined, undefined, undefined, undefined]);
+    await store.commit({ blocks: [chain[2]!] });
+    expect(await store.canonicalHeights(chain[2]!.ids)).toEqual([undefined, undefined, undefined, undefined]);
+    await store.commit({ canonical: { fromHeight: 2, hashes: [chain[2]!.hash] } });
+    expect(await store.canonicalHeights(chain[2]!.ids)).toEqual([2, 2, 2, 2]);
+    expect(await store.getTransaction(chain[2]!.ids[3]!)).toMatchObject({ height: 2, index: 3 });
+    await store.close();
+  });
+
   it('refuses a bad indexBatchRows', async () => {
     await expect(SqliteStore.open({ path, indexBatchRows: 0 })).rejects.toThrow(/options.indexBatchRows/);
   });

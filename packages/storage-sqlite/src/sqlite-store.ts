@@ -83,6 +83,8 @@ const HASH_CACHE_SIZE = 4096;
  */
 const INDEX_BATCH_ROWS = 65_536;
 const INDEX_SLICES_PER_BATCH = 32;
+/** Ids remembered as absent (see `SqliteStore#absent`), oldest dropped first: about 100 bytes each. */
+const ABSENT_IDS = 65_536;
 /** Rows fetched per query when iterating, so no statement stays open across an `await` of the caller. */
 const PAGE_ROWS = 256;
 /**
@@ -271,6 +273,14 @@ export class SqliteStore implements ChainStore {
   /** Transaction rows at or above `tx_ids_state.indexed_below` that are not in `tx_ids`, by `idKey`. */
   readonly #unindexed = new Map<number, UnindexedRow[]>();
   #unindexedCount = 0;
+  /**
+   * Ids found to have no row at all, by `idKey` (one id a key: a colliding one replaces it, which costs only a
+   * lookup). A new record's id is checked several times before its block is written (the mempool, the producer and
+   * the Block Tree each ask), and only the first check needs the index. An id leaves this map when a commit writes a
+   * row with it, before any reader can see that row through the in-memory state; a row in a fork block counts, so a
+   * reorg never makes a remembered id canonical.
+   */
+  readonly #absent = new Map<number, Uint8Array>();
   /** The batch being moved into `tx_ids`, if any (its rows are still in `#unindexed` until moved). */
   #indexBatch: IndexBatch | null = null;
   readonly #indexBatchRows: number;
@@ -468,7 +478,12 @@ export class SqliteStore implements ChainStore {
       }
     }
     encoded.blocks.forEach((b, i) => this.#setHeight(seqs[i]!, b.height));
-    for (const row of index.added) this.#addUnindexed(row);
+    for (const row of index.added) {
+      this.#addUnindexed(row);
+      const key = idKey(row.id);
+      const known = this.#absent.get(key);
+      if (known !== undefined && sameId(known, row.id)) this.#absent.delete(key);
+    }
     if (index.batch !== null) {
       for (let i = index.from; i < index.batch.next; i++) this.#removeUnindexed(index.batch.rows[i]!);
       this.#indexBatch = index.batch.next < index.batch.rows.length ? index.batch : null;
@@ -713,10 +728,23 @@ export class SqliteStore implements ChainStore {
   async canonicalHeights(ids: readonly Uint8Array[]): Promise<(number | undefined)[]> {
     this.#check();
     return ids.map((id) => {
+      if (this.#knownAbsent(id)) return undefined;
       const first = this.#s.posById.get(id) as number | undefined;
       const pos = first !== undefined && this.#isCanonical(first) ? first : this.#canonicalPos(id, first !== undefined);
+      if (pos === undefined && first === undefined && this.#unindexedPositions(id).length === 0) this.#rememberAbsent(id);
       return pos === undefined ? undefined : this.#height(Math.floor(pos / POSITION_SPAN));
     });
+  }
+
+  #knownAbsent(id: Uint8Array): boolean {
+    const known = this.#absent.get(idKey(id));
+    return known !== undefined && sameId(known, id);
+  }
+
+  /** `id` has no row at all: remembered until a commit writes one (see `#absent`). */
+  #rememberAbsent(id: Uint8Array): void {
+    if (this.#absent.size >= ABSENT_IDS) this.#absent.delete(this.#absent.keys().next().value!);
+    this.#absent.set(idKey(id), id.slice());
   }
 
   /**
