@@ -119,6 +119,9 @@ export class SessionCipher {
       const head = decipher.update(body);
       const tail = decipher.final();
       this.#received++;
+      // GCM has no padding: `final` adds nothing, and `head` is a buffer of its own, handed out without a copy (as a
+      // plain Uint8Array: decoders' `subarray` of a Buffer would return Buffers).
+      if (tail.length === 0) return new Uint8Array(head.buffer, head.byteOffset, head.length);
       const out = new Uint8Array(head.length + tail.length);
       out.set(head, 0);
       out.set(tail, head.length);
