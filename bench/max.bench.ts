@@ -283,7 +283,9 @@ try {
     hold = p;
     held = recordStep(p);
     if (held) break;
-    if (attempt < HOLD_RETRIES) best = Math.round((best * 0.85) / 500) * 500;
+    // Next, just under what this hold was seen to take (as the bisection does), or 15% lower when that is no lower.
+    const guided = Math.round((acceptedRate(p) * 0.95) / 500) * 500;
+    if (attempt < HOLD_RETRIES) best = guided > 0 && guided < best ? guided : Math.round((best * 0.85) / 500) * 500;
   }
   // Whatever any phase left pending gets a last chance to reach a block before it counts as lost.
   await watch.until(() => pending.size === 0, 3 * INTERVAL_MS + 5000);
