@@ -197,6 +197,17 @@ describe('SqliteStore id index batches', () => {
     await store.close();
   });
 
+  it('keeps its own copy of the ids it has not indexed yet', async () => {
+    const block = new ChainFixture('sqlite own ids').chain(1, 3)[0]!;
+    const originals = block.ids.map((id) => id.slice());
+    const store = await SqliteStore.open({ path, indexBatchRows: 1000 });
+    await store.commit({ blocks: [block], canonical: { fromHeight: 0, hashes: [block.hash] } });
+    for (const id of block.ids) (id as Uint8Array).fill(0);
+    expect(await store.canonicalHeights(originals)).toEqual([0, 0, 0]);
+    expect(await store.getTransaction(originals[1]!)).toMatchObject({ height: 0, index: 1 });
+    await store.close();
+  });
+
   it('refuses a bad indexBatchRows', async () => {
     await expect(SqliteStore.open({ path, indexBatchRows: 0 })).rejects.toThrow(/options.indexBatchRows/);
   });

@@ -590,7 +590,8 @@ export class SqliteStore implements ChainStore {
         const id = b.ids[i]!;
         const body = all.subarray(start, (start = ends[i]!));
         s.insertTx.run(base + i, id, body, rowCrc(id, body));
-        index.added.push({ id, pos: base + i });
+        // A copy of its own: kept in memory until indexed, it must not hold (or follow) the caller's buffer.
+        index.added.push({ id: new Uint8Array(id), pos: base + i });
       }
     }
     this.#indexSlice(index);
@@ -744,7 +745,7 @@ export class SqliteStore implements ChainStore {
   /** `id` has no row at all: remembered until a commit writes one (see `#absent`). */
   #rememberAbsent(id: Uint8Array): void {
     if (this.#absent.size >= ABSENT_IDS) this.#absent.delete(this.#absent.keys().next().value!);
-    this.#absent.set(idKey(id), id.slice());
+    this.#absent.set(idKey(id), new Uint8Array(id));
   }
 
   /**
