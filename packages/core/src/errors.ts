@@ -21,11 +21,14 @@ export class InvalidArgumentError extends SafechainError {
 export abstract class DecodeError extends SafechainError {
   readonly field: string;
   readonly offset: number;
+  /** What is wrong, without the field and offset the message starts with. */
+  readonly detail: string;
 
   constructor(field: string, offset: number, detail: string) {
     super(`${field} at byte ${offset}: ${detail}`);
     this.field = field;
     this.offset = offset;
+    this.detail = detail;
   }
 }
 

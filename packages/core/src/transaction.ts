@@ -79,34 +79,58 @@ function assertU53(value: unknown, name: string): asserts value is number {
   }
 }
 
-function assertText(value: unknown, name: string, maxBytes: number): asserts value is string {
-  if (typeof value !== 'string') throw new InvalidArgumentError(`${name}: expected string, got ${describe(value)}`);
-  if (!value.isWellFormed()) throw new InvalidArgumentError(`${name}: contains a lone surrogate (not encodable as UTF-8)`);
+/**
+ * Checks a text field and returns the length of its encoding (varint length, then UTF-8). `index` names an element of
+ * a list field; the name is built only for an error.
+ */
+function checkText(value: unknown, field: string, maxBytes: number, index?: number): number {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${listField(field, index)}: expected string, got ${describe(value)}`);
+  if (!value.isWellFormed()) throw new InvalidArgumentError(`${listField(field, index)}: contains a lone surrogate (not encodable as UTF-8)`);
   const n = utf8Length(value);
-  if (n > maxBytes) throw new InvalidArgumentError(`${name}: expected at most ${maxBytes} UTF-8 bytes, got ${n}`);
+  if (n > maxBytes) throw new InvalidArgumentError(`${listField(field, index)}: expected at most ${maxBytes} UTF-8 bytes, got ${n}`);
+  return varintSize(n) + n;
+}
+
+function listField(field: string, index: number | undefined): string {
+  return index === undefined ? field : `${field}[${index}]`;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
+  return size;
 }
 
 /** Checks every field of a header a caller built. @throws InvalidArgumentError naming the field. */
 export function assertTxHeader(header: TxHeader): void {
+  checkTxHeader(header);
+}
+
+/** `assertTxHeader`, returning the length of the header's encoding (docs/wire-format.md): encoders size by it. */
+function checkTxHeader(header: TxHeader): number {
   assertObject(header, 'header');
   assertBytes(header.chainId, 'header.chainId', 32);
   assertBytes(header.origin, 'header.origin', 32);
   assertU53(header.sequence, 'header.sequence');
   assertU53(header.createdAt, 'header.createdAt');
-  assertText(header.contentType, 'header.contentType', MAX_CONTENT_TYPE_BYTES);
-  if (header.source !== undefined) assertText(header.source, 'header.source', MAX_SOURCE_BYTES);
+  // Kind and version, chain id, origin, sequence, creation time, the source flag, payload hash and size.
+  let size = 2 + 32 + 32 + 8 + 8 + 1 + 32 + 8;
+  size += checkText(header.contentType, 'header.contentType', MAX_CONTENT_TYPE_BYTES);
+  if (header.source !== undefined) size += checkText(header.source, 'header.source', MAX_SOURCE_BYTES);
   if (!Array.isArray(header.traceCodes)) {
     throw new InvalidArgumentError(`header.traceCodes: expected array, got ${describe(header.traceCodes)}`);
   }
   if (header.traceCodes.length > MAX_TRACE_CODES) {
     throw new InvalidArgumentError(`header.traceCodes: expected at most ${MAX_TRACE_CODES}, got ${header.traceCodes.length}`);
   }
-  header.traceCodes.forEach((code, i) => assertText(code, `header.traceCodes[${i}]`, MAX_TRACE_CODE_BYTES));
+  size += varintSize(header.traceCodes.length);
+  for (let i = 0; i < header.traceCodes.length; i++) size += checkText(header.traceCodes[i], 'header.traceCodes', MAX_TRACE_CODE_BYTES, i);
   assertBytes(header.payloadHash, 'header.payloadHash', 32);
   assertU53(header.payloadSize, 'header.payloadSize');
   if (header.payloadSize > MAX_PAYLOAD_BYTES) {
     throw new InvalidArgumentError(`header.payloadSize: expected at most ${MAX_PAYLOAD_BYTES}, got ${header.payloadSize}`);
   }
+  return size;
 }
 
 function writeTxHeader(w: Writer, h: TxHeader): void {
@@ -152,9 +176,8 @@ function readTraceCode(r: Reader, i: number): string {
 
 /** The same decode error under a more precise field name. */
 function renamed(error: DecodeError, field: string): DecodeError {
-  const detail = error.message.slice(`${error.field} at byte ${error.offset}: `.length);
   const Kind = error.constructor as new (field: string, offset: number, detail: string) => DecodeError;
-  return new Kind(field, error.offset, detail);
+  return new Kind(field, error.offset, error.detail);
 }
 
 /** Canonical bytes of a transaction header: what the origin signs (after the domain tag). */
@@ -269,9 +292,8 @@ export function createTransaction(
  * @throws InvalidArgumentError when `tx` is not a well-formed transaction.
  */
 export function encodeTransaction(tx: Transaction): Uint8Array {
-  assertTransaction(tx);
   // Written into a buffer of exactly its size, which is then handed out as it is: no growth, no final copy.
-  const w = new Writer(encodedTransactionSize(tx));
+  const w = new Writer(checkTransaction(tx));
   writeCheckedTransaction(w, tx);
   return w.finish();
 }
@@ -282,20 +304,21 @@ export function encodeTransaction(tx: Transaction): Uint8Array {
  */
 export function writeTransaction(w: Writer, tx: Transaction): void {
   if (!(w instanceof Writer)) throw new InvalidArgumentError(`w: expected Writer, got ${describe(w)}`);
-  assertTransaction(tx);
+  checkTransaction(tx);
   writeCheckedTransaction(w, tx);
 }
 
-function assertTransaction(tx: Transaction): void {
+/** Checks every field of a transaction; returns the length of its encoding. */
+function checkTransaction(tx: Transaction): number {
   assertObject(tx, 'transaction');
-  assertTxHeader(tx.header);
+  const headerSize = checkTxHeader(tx.header);
   assertBytes(tx.signature, 'signature', 64);
-  if (tx.payload !== undefined) {
-    assertBytes(tx.payload, 'payload');
-    if (tx.payload.length !== tx.header.payloadSize) {
-      throw new InvalidArgumentError(`payload: header says ${tx.header.payloadSize} bytes, got ${tx.payload.length}`);
-    }
+  if (tx.payload === undefined) return headerSize + 64 + 1;
+  assertBytes(tx.payload, 'payload');
+  if (tx.payload.length !== tx.header.payloadSize) {
+    throw new InvalidArgumentError(`payload: header says ${tx.header.payloadSize} bytes, got ${tx.payload.length}`);
   }
+  return headerSize + 64 + 1 + tx.payload.length;
 }
 
 function writeCheckedTransaction(w: Writer, tx: Transaction): void {
@@ -303,27 +326,6 @@ function writeCheckedTransaction(w: Writer, tx: Transaction): void {
   w.fixed(tx.signature);
   if (tx.payload === undefined) w.u8(0);
   else w.u8(1).fixed(tx.payload);
-}
-
-/** Bytes of a varint-prefixed UTF-8 string. */
-function stringSize(text: string): number {
-  const n = utf8Length(text);
-  return varintSize(n) + n;
-}
-
-function varintSize(value: number): number {
-  let size = 1;
-  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) size++;
-  return size;
-}
-
-/** The exact length of `encodeTransaction(tx)` for a checked transaction (docs/wire-format.md). */
-function encodedTransactionSize(tx: Transaction): number {
-  const h = tx.header;
-  let size = 2 + 32 + 32 + 8 + 8 + stringSize(h.contentType) + 1 + varintSize(h.traceCodes.length) + 32 + 8;
-  if (h.source !== undefined) size += stringSize(h.source);
-  for (const code of h.traceCodes) size += stringSize(code);
-  return size + 64 + 1 + (tx.payload === undefined ? 0 : tx.payload.length);
 }
 
 /** Reads one transaction from `r` (used by block decoding). @throws a DecodeError subclass, InvalidArgumentError */

@@ -13,6 +13,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import type { BlockWrite } from '@safechain/storage';
+import { median } from '../../../bench/lib/stats.js';
 import { ChainFixture } from '../../storage/src/fixtures.js';
 import { SqliteStore } from '../src/index.js';
 
@@ -102,12 +103,6 @@ async function round(): Promise<Round> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const median = (values: readonly number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 log(`store pattern benchmark${quick ? ' (--quick)' : ''}: ${availableParallelism()} cores, Node ${process.version}`);

@@ -2,8 +2,10 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  compareBytes,
   decodeBlockHeader,
   decodeTransaction,
+  equalBytes,
   encodeBlockHeader,
   encodeTransaction,
   InvalidArgumentError,
@@ -150,15 +152,8 @@ function idKey(id: Uint8Array): number {
   return (id[0]! * 0x10000 + id[1]! * 0x100 + id[2]!) * 0x1000000 + (id[3]! * 0x10000 + id[4]! * 0x100 + id[5]!);
 }
 
-function compareIds(a: UnindexedRow, b: UnindexedRow): number {
-  for (let i = 0; i < 32; i++) if (a.id[i] !== b.id[i]) return a.id[i]! - b.id[i]!;
-  return a.pos - b.pos;
-}
-
-function sameId(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+function compareRows(a: UnindexedRow, b: UnindexedRow): number {
+  return compareBytes(a.id, b.id) || a.pos - b.pos;
 }
 
 interface PendingRow {
@@ -479,10 +474,9 @@ export class SqliteStore implements ChainStore {
     }
     encoded.blocks.forEach((b, i) => this.#setHeight(seqs[i]!, b.height));
     for (const row of index.added) {
-      this.#addUnindexed(row);
-      const key = idKey(row.id);
+      const key = this.#addUnindexed(row);
       const known = this.#absent.get(key);
-      if (known !== undefined && sameId(known, row.id)) this.#absent.delete(key);
+      if (known !== undefined && equalBytes(known, row.id)) this.#absent.delete(key);
     }
     if (index.batch !== null) {
       for (let i = index.from; i < index.batch.next; i++) this.#removeUnindexed(index.batch.rows[i]!);
@@ -502,12 +496,14 @@ export class SqliteStore implements ChainStore {
     return bytes;
   }
 
-  #addUnindexed(row: UnindexedRow): void {
+  /** Returns the row's `idKey`. */
+  #addUnindexed(row: UnindexedRow): number {
     const key = idKey(row.id);
     const rows = this.#unindexed.get(key);
     if (rows === undefined) this.#unindexed.set(key, [row]);
     else rows.push(row);
     this.#unindexedCount++;
+    return key;
   }
 
   #removeUnindexed(row: UnindexedRow): void {
@@ -525,7 +521,7 @@ export class SqliteStore implements ChainStore {
     const rows = this.#unindexed.get(idKey(id));
     if (rows === undefined) return [];
     const out: number[] = [];
-    for (const row of rows) if (sameId(row.id, id)) out.push(row.pos);
+    for (const row of rows) if (equalBytes(row.id, id)) out.push(row.pos);
     return out;
   }
 
@@ -540,7 +536,7 @@ export class SqliteStore implements ChainStore {
       if (this.#unindexedCount < this.#indexBatchRows) return;
       const rows: UnindexedRow[] = [];
       for (const list of this.#unindexed.values()) for (const row of list) rows.push(row);
-      rows.sort(compareIds);
+      rows.sort(compareRows);
       let end = 0;
       for (const row of rows) end = Math.max(end, row.pos + 1);
       batch = { rows, next: 0, end };
@@ -715,7 +711,7 @@ export class SqliteStore implements ChainStore {
     // Through the index and the row in one statement, the common case; else the row at the canonical position.
     const first = this.#s.txById.get(id) as TxByIdRow | undefined;
     if (first !== undefined && this.#isCanonical(first[0])) return this.#found(id, first);
-    const pos = this.#canonicalPos(id, first !== undefined);
+    const pos = this.#canonicalPos(id, first !== undefined, this.#unindexedPositions(id));
     if (pos === undefined) return undefined;
     const row = this.#s.txByPos.get(pos) as TxByIdRow | undefined;
     if (row === undefined) throw new StoreCorruptError(`transaction ${toHex(id)}: indexed at ${pos}, no row there`);
@@ -731,15 +727,20 @@ export class SqliteStore implements ChainStore {
     return ids.map((id) => {
       if (this.#knownAbsent(id)) return undefined;
       const first = this.#s.posById.get(id) as number | undefined;
-      const pos = first !== undefined && this.#isCanonical(first) ? first : this.#canonicalPos(id, first !== undefined);
-      if (pos === undefined && first === undefined && this.#unindexedPositions(id).length === 0) this.#rememberAbsent(id);
+      if (first !== undefined && this.#isCanonical(first)) return this.#height(Math.floor(first / POSITION_SPAN));
+      const unindexed = this.#unindexedPositions(id);
+      if (first === undefined && unindexed.length === 0) {
+        this.#rememberAbsent(id);
+        return undefined;
+      }
+      const pos = this.#canonicalPos(id, first !== undefined, unindexed);
       return pos === undefined ? undefined : this.#height(Math.floor(pos / POSITION_SPAN));
     });
   }
 
   #knownAbsent(id: Uint8Array): boolean {
     const known = this.#absent.get(idKey(id));
-    return known !== undefined && sameId(known, id);
+    return known !== undefined && equalBytes(known, id);
   }
 
   /** `id` has no row at all: remembered until a commit writes one (see `#absent`). */
@@ -752,8 +753,8 @@ export class SqliteStore implements ChainStore {
    * The position of `id` in a canonical block, among its unindexed rows and, when `indexed`, every row `tx_ids` has
    * for it (an id is stored more than once only in fork blocks).
    */
-  #canonicalPos(id: Uint8Array, indexed: boolean): number | undefined {
-    for (const pos of this.#unindexedPositions(id)) if (this.#isCanonical(pos)) return pos;
+  #canonicalPos(id: Uint8Array, indexed: boolean, unindexed: readonly number[]): number | undefined {
+    for (const pos of unindexed) if (this.#isCanonical(pos)) return pos;
     if (!indexed) return undefined;
     return (this.#s.posById.all(id) as number[]).find((pos) => this.#isCanonical(pos));
   }
